@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/openbbs/bbs/models"
+)
+
+// Record is one committed event of the log.
+type Record struct {
+	// Seq is the record's position in the log: 1, 2, 3, ... in commit order, never reused.
+	Seq uint64
+	// Time is the commit time, unix nanoseconds.
+	Time int64
+	// Type is the event type (models.EventType*), Key the event's Key().
+	Type string
+	Key  string
+	// Meta is what the stream filters look at (models.MetaOf of the event).
+	Meta models.EventMeta
+	// Payload is the JSON of the event, secrets already stripped (models.RedactEvent).
+	// It is shared: never modify it.
+	Payload []byte
+}
+
+// ReadTx reads state inside one transaction: every read sees the same committed snapshot.
+// A ReadTx is bound to the context of the call that made it and must not be used after
+// that call returns, nor from another goroutine.
+type ReadTx interface {
+	// DesiredLRP returns the LRP or an error matching models.ErrResourceNotFound.
+	DesiredLRP(processGuid string) (*models.DesiredLRP, error)
+	// DesiredLRPs returns the matching LRPs ordered by process guid.
+	DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
+	// ActualLRP returns the instance or an error matching models.ErrResourceNotFound.
+	ActualLRP(processGuid string, index int32) (*models.ActualLRP, error)
+	// ActualLRPs returns the matching instances ordered by process guid, then index.
+	ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP, error)
+	// Task returns the task or an error matching models.ErrResourceNotFound.
+	Task(taskGuid string) (*models.Task, error)
+	// Tasks returns the matching tasks ordered by task guid.
+	Tasks(filter models.TaskFilter) ([]*models.Task, error)
+	// Domains returns the names of the domains not expired at now (unix ns), sorted.
+	Domains(now int64) ([]string, error)
+	// Head is the sequence of the last log record visible to this transaction (0: none).
+	Head() uint64
+}
+
+// Tx is a write transaction. Everything done through it, the state changes and the events
+// appended, commits together or not at all.
+type Tx interface {
+	ReadTx
+	// InsertDesiredLRP adds an LRP; an existing guid is models.ErrResourceExists.
+	InsertDesiredLRP(lrp *models.DesiredLRP) error
+	// UpdateDesiredLRP replaces an existing LRP; a missing one is models.ErrResourceNotFound.
+	UpdateDesiredLRP(lrp *models.DesiredLRP) error
+	// DeleteDesiredLRP removes an LRP; a missing one is models.ErrResourceNotFound.
+	DeleteDesiredLRP(processGuid string) error
+	// PutActualLRP inserts or replaces the instance at its (process guid, index).
+	PutActualLRP(lrp *models.ActualLRP) error
+	// DeleteActualLRP removes an instance; a missing one is models.ErrResourceNotFound.
+	DeleteActualLRP(processGuid string, index int32) error
+	// InsertTask adds a task; an existing guid is models.ErrResourceExists.
+	InsertTask(task *models.Task) error
+	// UpdateTask replaces an existing task; a missing one is models.ErrResourceNotFound.
+	UpdateTask(task *models.Task) error
+	// DeleteTask removes a task; a missing one is models.ErrResourceNotFound.
+	DeleteTask(taskGuid string) error
+	// UpsertDomain creates or refreshes a domain; expiresAt 0 means never (unix ns).
+	UpsertDomain(domain string, expiresAt int64) error
+	// Append adds an event to the log of this transaction. It strips secrets, encodes the
+	// event once, and gives it the next sequence; the record becomes visible (and is handed
+	// to Options.OnCommit) only when the transaction commits.
+	Append(ev models.Event) error
+	// Now is the transaction's clock (unix ns): use it for every timestamp the change writes.
+	Now() int64
+}
+
+// Store is the durable state of the server and its event log.
+//
+// All methods are safe for concurrent use. Writes are serialised through one committer
+// goroutine owned by the Store (started by Open, stopped by Close) that batches concurrent
+// Updates into group commits.
+type Store interface {
+	// ID is the identity of the database, created once when it is first initialised; a wiped
+	// database gets a new one. It is short, made of [a-z0-9] only.
+	ID() string
+
+	// Update runs fn in a write transaction and commits. If fn returns an error, nothing fn
+	// did is kept (no state, no events) and Update returns that error. fn runs on the
+	// committer goroutine, possibly in the same database transaction as other Updates
+	// (each isolated by a savepoint): it must not block, must not call the Store, and may be
+	// run at most once. Update returns after the commit is durable, with the records fn
+	// appended.
+	Update(ctx context.Context, fn func(tx Tx) error) ([]Record, error)
+
+	// View runs fn in a read-only transaction over one consistent snapshot, concurrently with
+	// writes.
+	View(ctx context.Context, fn func(tx ReadTx) error) error
+
+	// ReadLog returns up to limit records with Seq > after, in order.
+	ReadLog(ctx context.Context, after uint64, limit int) ([]Record, error)
+
+	// LogBounds returns the sequence of the oldest retained record and of the newest one.
+	// With an empty log, oldest is head+1 (after a trim that removed everything) or 1.
+	LogBounds(ctx context.Context) (oldest, head uint64, err error)
+
+	// Trim removes the records committed before the given time, except the newest one (the
+	// head sequence is never lost), and returns how many it removed.
+	Trim(ctx context.Context, before time.Time) (int, error)
+
+	// Close stops the committer (waiting for Updates already accepted) and closes the
+	// database. Updates after Close fail with ErrClosed.
+	Close() error
+}
+
+// Options configure a store. The zero value of each field is documented.
+type Options struct {
+	// OnCommit, if set, is called after every commit with the records committed by it, in
+	// commit order, one call at a time, from the committer goroutine and with no lock held.
+	// It must return quickly (it delays the next commit); it must not call the Store.
+	OnCommit func(records []Record)
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// MaxBatch is the largest number of Updates in one group commit; 0 means 256.
+	MaxBatch int
+}
