@@ -122,19 +122,26 @@ func (d *DesiredLRP) Copy() *DesiredLRP {
 	c.EnvironmentVariables = slices.Clone(d.EnvironmentVariables)
 	c.Ports = slices.Clone(d.Ports)
 	c.Routes = d.Routes.Copy()
-	if d.MetricTags != nil {
-		c.MetricTags = make(map[string]*MetricTagValue, len(d.MetricTags))
-		for k, t := range d.MetricTags {
-			if t != nil {
-				tc := *t
-				t = &tc
-			}
-			c.MetricTags[k] = t
-		}
-	}
+	c.MetricTags = copyMetricTags(d.MetricTags)
 	c.PlacementTags = slices.Clone(d.PlacementTags)
 	c.Action = slices.Clone(d.Action)
 	return &c
+}
+
+// copyMetricTags returns a deep copy (nil stays nil).
+func copyMetricTags(tags map[string]*MetricTagValue) map[string]*MetricTagValue {
+	if tags == nil {
+		return nil
+	}
+	c := make(map[string]*MetricTagValue, len(tags))
+	for k, t := range tags {
+		if t != nil {
+			tc := *t
+			t = &tc
+		}
+		c[k] = t
+	}
+	return c
 }
 
 // DesiredLRPUpdate changes the mutable fields of a DesiredLRP; nil fields stay as they are.
@@ -171,19 +178,20 @@ func (u *DesiredLRPUpdate) IsEmpty() bool {
 }
 
 // Apply returns a copy of d with the update applied and its modification tag incremented.
+// The result shares nothing with d or u.
 func (u *DesiredLRPUpdate) Apply(d *DesiredLRP) *DesiredLRP {
 	c := d.Copy()
 	if u.Instances != nil {
 		c.Instances = *u.Instances
 	}
 	if u.Routes != nil {
-		c.Routes = *u.Routes
+		c.Routes = u.Routes.Copy()
 	}
 	if u.Annotation != nil {
 		c.Annotation = *u.Annotation
 	}
 	if u.MetricTags != nil {
-		c.MetricTags = u.MetricTags
+		c.MetricTags = copyMetricTags(u.MetricTags)
 	}
 	c.ModificationTag = c.ModificationTag.Increment()
 	return c
