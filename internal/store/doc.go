@@ -3,9 +3,48 @@
 // state change each event describes.
 //
 // Store is the interface the lifecycle and API layers use; OpenSQLite returns the embedded
-// implementation (modernc.org/sqlite, one file in WAL mode, versioned migrations applied at
-// open). A PostgreSQL implementation can follow behind the same interface.
+// implementation (modernc.org/sqlite, pure Go). A PostgreSQL implementation can follow
+// behind the same interface.
 //
-// Goroutines: a Store owns one committer goroutine, started by Open and stopped by Close.
+// # The SQLite store
+//
+// Files: OpenSQLite(ctx, path, opts) opens path (creating it and its parent directories)
+// in WAL mode, so SQLite keeps path-wal and path-shm next to it while the store is open.
+// synchronous=FULL: a commit is on disk, WAL included, before Update returns, so nothing
+// committed is lost on a crash or a power loss. Versioned migrations (the meta table holds
+// schema_version) run at open in one transaction; a database written by a newer program is
+// ErrUnsupportedSchema. The meta table also holds the store's identity (ID), created once
+// when the database is first initialised: a deleted and recreated file gets a new one.
+// Records are stored as JSON, secrets included; models.RedactEvent strips them from the
+// event payloads in Tx.Append, and the API layer strips them from what it returns.
+//
+// The path MemoryPath (":memory:") opens a private in-memory database (a uniquely named
+// shared-cache memory database) that lives until Close. It has no WAL: its reads and its
+// commits exclude each other (a View waits for the batch being committed, a batch waits
+// for the Views in progress), so long Views delay writes. It is meant for tests and
+// development.
+//
+// Connections: one write connection, used only by the committer goroutine, and a pool of
+// up to 8 read-only connections for View, ReadLog and LogBounds, which run concurrently
+// with writes: in WAL mode every read transaction sees one committed snapshot. View opens
+// an explicit read transaction, so Head and every read of its function agree.
+//
+// Group commit: Update queues its function for the committer, which takes up to
+// Options.MaxBatch queued requests, opens one BEGIN IMMEDIATE transaction, runs each
+// function in its own SAVEPOINT (a function that fails or panics is rolled back alone,
+// its sequences given to the next record), commits once (one fsync for the batch), hands
+// the batch's records to Options.OnCommit, and answers every request. If the transaction
+// itself fails (BEGIN, a savepoint, COMMIT), every request of the batch gets the error
+// and nothing of the batch is kept. Trim runs through the committer too, in steps of at
+// most 10,000 records so that Updates are not held up behind a large trim.
+//
+// Sequences: the committer keeps the next sequence in memory, initialised at open from
+// the newest record and from the head saved by the last Trim (which always keeps the
+// newest record as well), so a sequence is never reused, also after a trim and a reopen.
+// For the same reason a database file must be open in one store (one process) at a time.
+//
+// Goroutines: a Store owns one committer goroutine, started by OpenSQLite and stopped by
+// Close, which first stops accepting Updates (they fail with ErrClosed), then waits for
+// the committer to answer every request already queued, then closes the databases.
 // Every method is safe for concurrent use.
 package store

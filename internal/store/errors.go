@@ -7,4 +7,20 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrUnsupportedSchema is returned by Open for a database written by a newer version.
 	ErrUnsupportedSchema = errors.New("store: database schema is newer than this program")
+	// ErrInvalidRecord is returned by the Tx writes for a record that cannot be stored: a
+	// nil one, one without its key (process guid, task guid, domain name), a negative
+	// domain expiry.
+	ErrInvalidRecord = errors.New("store: invalid record")
+	// ErrInvalidEvent is returned by Tx.Append for a nil event or one of a type that is on
+	// no stream (models.StreamOf is "", for example snapshot_end).
+	ErrInvalidEvent = errors.New("store: event cannot be appended to the log")
+	// ErrUpdatePanicked is returned by Update when its function panicked; the error wraps it
+	// and names the panic value. Nothing the function did is kept.
+	ErrUpdatePanicked = errors.New("store: update function panicked")
+	// ErrTxDone is returned by a Tx used after the Update that made it has returned.
+	ErrTxDone = errors.New("store: transaction used after its function returned")
+	// ErrInvalidOption is returned by OpenSQLite for an empty path or a negative MaxBatch.
+	ErrInvalidOption = errors.New("store: invalid option")
+	// ErrNilFunc is returned by Update and View called with a nil function.
+	ErrNilFunc = errors.New("store: nil function")
 )

@@ -94,7 +94,8 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) ([]Record, error)
 
 	// View runs fn in a read-only transaction over one consistent snapshot, concurrently with
-	// writes.
+	// writes. fn must not call the Store (an in-memory store serialises its reads with its
+	// commits, so a nested call can deadlock).
 	View(ctx context.Context, fn func(tx ReadTx) error) error
 
 	// ReadLog returns up to limit records with Seq > after, in order.

@@ -1,0 +1,17 @@
+package store
+
+// SetTrimChunk sets how many records one Trim step removes and returns a function that
+// restores the previous value. Tests only; not safe while a Trim runs.
+func SetTrimChunk(n int) (restore func()) {
+	old := trimChunk
+	trimChunk = n
+	return func() { trimChunk = old }
+}
+
+// SetBusyTimeout sets the busy timeout of the stores opened next, in milliseconds, and
+// returns a function that restores the previous value. Tests only.
+func SetBusyTimeout(ms int) (restore func()) {
+	old := busyTimeoutMs
+	busyTimeoutMs = ms
+	return func() { busyTimeoutMs = old }
+}

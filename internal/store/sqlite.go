@@ -1,0 +1,232 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// MemoryPath is the path that makes OpenSQLite open an in-memory store.
+const MemoryPath = ":memory:"
+
+const (
+	defaultMaxBatch = 256
+	// maxReaders is the size of the pool of read connections.
+	maxReaders = 8
+)
+
+// busyTimeoutMs bounds how long a connection waits for a lock held by another connection
+// (another process opening the same file, a checkpoint). A variable for the tests only.
+var busyTimeoutMs = 10000
+
+// sqliteStore is the embedded implementation of Store. mu and memMu are never held together.
+type sqliteStore struct {
+	id       string
+	memory   bool
+	clock    func() time.Time
+	onCommit func([]Record)
+	maxBatch int
+
+	wdb   *sql.DB   // the write database: one connection, held by wconn
+	wconn *sql.Conn // used only by the committer goroutine (and by OpenSQLite before it starts)
+	rdb   *sql.DB   // the pool of read connections
+
+	// memMu serialises the in-memory mode, whose shared-cache database has no WAL: the
+	// committer holds it for writing during a batch, readers hold it for reading. File
+	// stores never take it.
+	memMu sync.RWMutex
+
+	// mu orders the sends on reqs with Close: senders hold it for reading and check
+	// closed, Close holds it for writing to set closed and close reqs. Readers check closed
+	// without it.
+	mu     sync.RWMutex
+	closed atomic.Bool
+	reqs   chan *request
+	done   chan struct{} // closed when the committer has returned
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// Owned by the committer goroutine.
+	nextSeq uint64
+	stmts   map[string]*sql.Stmt
+}
+
+var _ Store = (*sqliteStore)(nil)
+
+// OpenSQLite opens (creating it if needed) the SQLite store at path, applies the schema
+// migrations, and starts the committer goroutine. The parent directories of path are
+// created. path MemoryPath (":memory:") opens a private in-memory store that lives until
+// Close. A database written by a newer version of the program is ErrUnsupportedSchema.
+//
+// The caller must Close the store.
+func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("%w: empty sqlite path", ErrInvalidOption)
+	}
+	if opts.MaxBatch < 0 {
+		return nil, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, opts.MaxBatch)
+	}
+	s := &sqliteStore{
+		memory:   path == MemoryPath,
+		clock:    opts.Clock,
+		onCommit: opts.OnCommit,
+		maxBatch: opts.MaxBatch,
+		stmts:    make(map[string]*sql.Stmt),
+		done:     make(chan struct{}),
+	}
+	if s.clock == nil {
+		s.clock = time.Now
+	}
+	if s.maxBatch == 0 {
+		s.maxBatch = defaultMaxBatch
+	}
+	s.reqs = make(chan *request, s.maxBatch)
+
+	writeDSN, readDSN, err := sqliteDSNs(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.open(ctx, writeDSN, readDSN); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// sqliteDSNs returns the DSNs of the write connection and of the read connections.
+func sqliteDSNs(path string) (writeDSN, readDSN string, err error) {
+	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMs)
+	if path == MemoryPath {
+		base := "file:bbs-" + randomID(16) + "?mode=memory&cache=shared&" + busy
+		return base, base + "&_pragma=query_only(1)", nil
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", fmt.Errorf("store: sqlite path %q: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return "", "", fmt.Errorf("store: creating the directory of %q: %w", path, err)
+	}
+	// A URI filename: escape what SQLite would read as URI syntax.
+	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	writeDSN = u + "?" + busy +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(0)"
+	readDSN = u + "?" + busy + "&_pragma=query_only(1)&_pragma=mmap_size(268435456)"
+	return writeDSN, readDSN, nil
+}
+
+func (s *sqliteStore) open(ctx context.Context, writeDSN, readDSN string) error {
+	var err error
+	s.wdb, err = sql.Open("sqlite", writeDSN)
+	if err != nil {
+		return fmt.Errorf("store: opening sqlite: %w", err)
+	}
+	s.wdb.SetMaxOpenConns(1)
+	s.wdb.SetMaxIdleConns(1)
+	s.wdb.SetConnMaxLifetime(0)
+	s.wdb.SetConnMaxIdleTime(0)
+	s.wconn, err = s.wdb.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: opening sqlite: %w", err)
+	}
+	if !s.memory {
+		var mode string
+		if err := s.wconn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return fmt.Errorf("store: reading the journal mode: %w", err)
+		}
+		if !strings.EqualFold(mode, "wal") {
+			return fmt.Errorf("store: sqlite journal mode is %q, want wal", mode)
+		}
+	}
+	if s.id, err = migrate(ctx, s.wconn); err != nil {
+		return err
+	}
+	if s.nextSeq, err = s.loadHead(ctx); err != nil {
+		return err
+	}
+	s.nextSeq++
+
+	s.rdb, err = sql.Open("sqlite", readDSN)
+	if err != nil {
+		return fmt.Errorf("store: opening sqlite readers: %w", err)
+	}
+	s.rdb.SetMaxOpenConns(maxReaders)
+	s.rdb.SetMaxIdleConns(maxReaders)
+	s.rdb.SetConnMaxLifetime(0)
+	s.rdb.SetConnMaxIdleTime(0)
+	// Open the first reader now, so that a store that cannot be read fails to open.
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: opening sqlite readers: %w", err)
+	}
+	return nil
+}
+
+// loadHead returns the newest sequence of the log, from the write connection.
+func (s *sqliteStore) loadHead(ctx context.Context) (uint64, error) {
+	var head int64
+	if err := s.wconn.QueryRowContext(ctx, headSQL).Scan(&head); err != nil {
+		return 0, fmt.Errorf("store: reading the log head: %w", err)
+	}
+	return uint64(head), nil
+}
+
+func (s *sqliteStore) ID() string { return s.id }
+
+// Close stops accepting Updates, waits for the committer to finish those already
+// accepted, and closes the databases. It is idempotent and safe to call concurrently.
+func (s *sqliteStore) Close() error {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed.Store(true)
+		close(s.reqs)
+		s.mu.Unlock()
+		<-s.done
+		s.closeErr = s.closeDBs()
+	})
+	return s.closeErr
+}
+
+func (s *sqliteStore) closeDBs() error {
+	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	if s.rdb != nil {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wconn != nil {
+		errs = append(errs, s.wconn.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: closing sqlite: %w", err)
+	}
+	return nil
+}
+
+// closedErr turns the error of a read that raced with Close into ErrClosed.
+func (s *sqliteStore) closedErr(err error) error {
+	if err != nil && s.closed.Load() {
+		return ErrClosed
+	}
+	return err
+}
+
+// randomID returns n (at most 26) random characters of [a-z2-7].
+func randomID(n int) string {
+	return strings.ToLower(rand.Text()[:n])
+}

@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// The meta table holds one row per key.
+const (
+	metaSchemaVersion = "schema_version"
+	metaStoreID       = "store_id"
+	// metaLogHead is the newest sequence at the last Trim, so that the head survives even
+	// a log emptied by hand; the head is max(this, max(events.seq)).
+	metaLogHead = "log_head"
+)
+
+const storeIDLength = 8
+
+// migrations are the schema changes, in order: the schema version of a database is the
+// number of them applied. Never edit one that has shipped; append a new one.
+var migrations = []string{
+	// 1: the initial schema.
+	`CREATE TABLE desired_lrps (
+		process_guid TEXT PRIMARY KEY,
+		domain       TEXT NOT NULL,
+		data         BLOB NOT NULL
+	);
+	CREATE INDEX desired_lrps_domain ON desired_lrps (domain);
+
+	CREATE TABLE actual_lrps (
+		process_guid TEXT NOT NULL,
+		idx          INTEGER NOT NULL,
+		domain       TEXT NOT NULL,
+		cell_id      TEXT NOT NULL,
+		state        TEXT NOT NULL,
+		data         BLOB NOT NULL,
+		PRIMARY KEY (process_guid, idx)
+	);
+	CREATE INDEX actual_lrps_cell_id ON actual_lrps (cell_id);
+	CREATE INDEX actual_lrps_domain ON actual_lrps (domain);
+
+	CREATE TABLE tasks (
+		task_guid TEXT PRIMARY KEY,
+		domain    TEXT NOT NULL,
+		cell_id   TEXT NOT NULL,
+		state     TEXT NOT NULL,
+		data      BLOB NOT NULL
+	);
+	CREATE INDEX tasks_domain ON tasks (domain);
+	CREATE INDEX tasks_cell_id ON tasks (cell_id);
+
+	CREATE TABLE domains (
+		name       TEXT PRIMARY KEY,
+		expires_at INTEGER NOT NULL
+	);
+
+	CREATE TABLE events (
+		seq          INTEGER PRIMARY KEY,
+		time         INTEGER NOT NULL,
+		type         TEXT NOT NULL,
+		key          TEXT NOT NULL,
+		stream       TEXT NOT NULL,
+		domain       TEXT NOT NULL,
+		process_guid TEXT NOT NULL,
+		cell_id      TEXT NOT NULL,
+		all_cells    INTEGER NOT NULL,
+		payload      BLOB NOT NULL
+	);
+	CREATE INDEX events_time ON events (time);`,
+}
+
+// schemaVersion is the version this program writes.
+var schemaVersion = len(migrations)
+
+// migrate brings the database on conn to schemaVersion in one transaction and returns the
+// store's identity, creating it on a new database.
+func migrate(ctx context.Context, conn *sql.Conn) (id string, err error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return "", fmt.Errorf("store: migrating: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		}
+	}()
+	if _, err := conn.ExecContext(ctx,
+		`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
+		return "", fmt.Errorf("store: migrating: %w", err)
+	}
+	version := 0
+	if v, ok, err := getMeta(ctx, conn, metaSchemaVersion); err != nil {
+		return "", err
+	} else if ok {
+		if version, err = strconv.Atoi(v); err != nil || version < 0 {
+			return "", fmt.Errorf("store: bad schema version %q in the database", v)
+		}
+	}
+	if version > schemaVersion {
+		return "", fmt.Errorf("%w: version %d, this program knows up to %d",
+			ErrUnsupportedSchema, version, schemaVersion)
+	}
+	for v := version; v < schemaVersion; v++ {
+		if _, err := conn.ExecContext(ctx, migrations[v]); err != nil {
+			return "", fmt.Errorf("store: applying migration %d: %w", v+1, err)
+		}
+	}
+	if version != schemaVersion {
+		if err := setMeta(ctx, conn, metaSchemaVersion, strconv.Itoa(schemaVersion)); err != nil {
+			return "", err
+		}
+	}
+	id, ok, err := getMeta(ctx, conn, metaStoreID)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		id = randomID(storeIDLength)
+		if err := setMeta(ctx, conn, metaStoreID, id); err != nil {
+			return "", err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return "", fmt.Errorf("store: migrating: %w", err)
+	}
+	return id, nil
+}
+
+func getMeta(ctx context.Context, conn *sql.Conn, key string) (string, bool, error) {
+	var v string
+	err := conn.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("store: reading meta %s: %w", key, err)
+	}
+	return v, true, nil
+}
+
+func setMeta(ctx context.Context, conn *sql.Conn, key, value string) error {
+	if _, err := conn.ExecContext(ctx, upsertMetaSQL, key, value); err != nil {
+		return fmt.Errorf("store: writing meta %s: %w", key, err)
+	}
+	return nil
+}
+
+const upsertMetaSQL = `INSERT INTO meta (key, value) VALUES (?, ?)
+	ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+
+// headSQL is the newest sequence of the log: the newest record's, or the one Trim saved.
+const headSQL = `SELECT ` + headExpr
+
+// boundsSQL is the oldest retained sequence (NULL with an empty log) and the head.
+const boundsSQL = `SELECT (SELECT min(seq) FROM events), ` + headExpr
+
+const headExpr = `max(
+	coalesce((SELECT max(seq) FROM events), 0),
+	coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log_head'), 0))`
+
+const readLogSQL = `SELECT seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload
+	FROM events WHERE seq > ? ORDER BY seq LIMIT ?`
