@@ -41,7 +41,9 @@
 // Sequences: the committer keeps the next sequence in memory, initialised at open from
 // the newest record and from the head saved by the last Trim (which always keeps the
 // newest record as well), so a sequence is never reused, also after a trim and a reopen.
-// For the same reason a database file must be open in one store (one process) at a time.
+// For the same reason a database file must be open in one store (one process) at a time:
+// OpenSQLite takes an exclusive flock on "<file>-lock" and fails with ErrLocked while another
+// store holds it (the kernel releases it when a process dies, even by SIGKILL).
 //
 // Goroutines: a Store owns one committer goroutine, started by OpenSQLite and stopped by
 // Close, which first stops accepting Updates (they fail with ErrClosed), then waits for

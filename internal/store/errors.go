@@ -24,3 +24,7 @@ var (
 	// ErrNilFunc is returned by Update and View called with a nil function.
 	ErrNilFunc = errors.New("store: nil function")
 )
+
+// ErrLocked is returned by OpenSQLite when another process (or another open store in this
+// one) already has the database file open.
+var ErrLocked = errors.New("store: database is in use by another store")

@@ -259,3 +259,19 @@ var _ = Describe("Persistence", func() {
 		Expect(commits.largestCall()).To(BeNumerically("<=", 2))
 	})
 })
+
+var _ = Describe("one store per file", func() {
+	It("refuses a second open of the same file until the first is closed", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "bbs.db")
+		first, err := store.OpenSQLite(context.Background(), path, store.Options{})
+		Expect(err).NotTo(HaveOccurred())
+
+		_, err = store.OpenSQLite(context.Background(), path, store.Options{})
+		Expect(err).To(MatchError(store.ErrLocked))
+
+		Expect(first.Close()).To(Succeed())
+		second, err := store.OpenSQLite(context.Background(), path, store.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(second.Close()).To(Succeed())
+	})
+})

@@ -36,6 +36,8 @@ type sqliteStore struct {
 	clock    func() time.Time
 	onCommit func([]Record)
 	maxBatch int
+	// unlock releases the lock file of a file store (nil for :memory:).
+	unlock func() error
 
 	wdb   *sql.DB   // the write database: one connection, held by wconn
 	wconn *sql.Conn // used only by the committer goroutine (and by OpenSQLite before it starts)
@@ -96,6 +98,16 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	writeDSN, readDSN, err := sqliteDSNs(path)
 	if err != nil {
 		return nil, err
+	}
+	if !s.memory {
+		// One store per database file: the next sequence lives in the committer's memory.
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, fmt.Errorf("store: sqlite path %q: %w", path, err)
+		}
+		if s.unlock, err = lockFile(abs + "-lock"); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.open(ctx, writeDSN, readDSN); err != nil {
 		s.closeDBs()
@@ -211,6 +223,10 @@ func (s *sqliteStore) closeDBs() error {
 	}
 	if s.wdb != nil {
 		errs = append(errs, s.wdb.Close())
+	}
+	if s.unlock != nil {
+		errs = append(errs, s.unlock())
+		s.unlock = nil
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: closing sqlite: %w", err)
