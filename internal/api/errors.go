@@ -1,0 +1,25 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/models"
+)
+
+// ErrNoService is returned by New when Config.Service is nil.
+var ErrNoService = errors.New("api: Config.Service is required")
+
+// apiError maps any error to the API's coded error: coded and validation errors keep
+// their type (models.ToError), a closed store or a cancelled request is Unavailable, and
+// anything else is UnknownError.
+func apiError(err error) *models.Error {
+	switch {
+	case errors.Is(err, store.ErrClosed):
+		return models.Errorf(models.ErrUnavailable, "the server is shutting down")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return models.Errorf(models.ErrUnavailable, "the request was cancelled: %v", err)
+	}
+	return models.ToError(err)
+}

@@ -1,0 +1,249 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openbbs/bbs/internal/lifecycle"
+	"github.com/openbbs/bbs/models"
+)
+
+// TraceHeader is the header that carries a request's trace id, in and out.
+const TraceHeader = "X-Trace-Id"
+
+// DefaultMaxRequestBytes is the body limit when Config.MaxRequestBytes is 0.
+const DefaultMaxRequestBytes = 1 << 20
+
+// StreamHandlers serves the event streams; *stream.Hub implements it. Handler is called
+// once per stream at New, with models.StreamLRP and models.StreamTask.
+type StreamHandlers interface {
+	Handler(streamName string) http.Handler
+}
+
+// Config configures the handler. The zero value of each field is documented.
+type Config struct {
+	// Service does the work of every route. Required.
+	Service *lifecycle.Service
+	// Streams serves GET /v1/events and GET /v1/events/tasks; nil leaves those routes out.
+	Streams StreamHandlers
+	// Metrics serves GET /metrics; nil leaves the route out.
+	Metrics http.Handler
+	// Registerer receives the request latency histogram
+	// (bbs_http_request_duration_seconds{route,status}); nil means no request metrics.
+	Registerer prometheus.Registerer
+	// MaxRequestBytes limits request bodies; 0 means 1 MiB.
+	MaxRequestBytes int64
+	// Logger logs each request (debug) and each server-side failure (error); nil means
+	// discard.
+	Logger *slog.Logger
+	// HealthTimeout bounds the store check of /healthz; 0 means 2 s.
+	HealthTimeout time.Duration
+}
+
+type handler struct {
+	svc           *lifecycle.Service
+	mux           *http.ServeMux
+	log           *slog.Logger
+	maxBytes      int64
+	healthTimeout time.Duration
+	latency       *prometheus.HistogramVec
+	// methods lists the methods of every registered path, for 405 answers.
+	methods map[string][]string
+}
+
+// New returns the handler of every route. It fails when Config.Service is nil or the
+// histogram cannot be registered.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, ErrNoService
+	}
+	h := &handler{
+		svc:           cfg.Service,
+		mux:           http.NewServeMux(),
+		log:           cfg.Logger,
+		maxBytes:      cfg.MaxRequestBytes,
+		healthTimeout: cfg.HealthTimeout,
+		methods:       map[string][]string{},
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.maxBytes <= 0 {
+		h.maxBytes = DefaultMaxRequestBytes
+	}
+	if h.healthTimeout <= 0 {
+		h.healthTimeout = 2 * time.Second
+	}
+	if cfg.Registerer != nil {
+		h.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bbs_http_request_duration_seconds",
+			Help:    "Latency of the HTTP requests of the API, by route and status (streams excluded).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "status"})
+		if err := cfg.Registerer.Register(h.latency); err != nil {
+			return nil, err
+		}
+	}
+
+	h.handle("GET", "/v1/ping", true, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"available": true})
+	}))
+	h.handle("GET", "/healthz", true, http.HandlerFunc(h.healthz))
+	if cfg.Metrics != nil {
+		h.handle("GET", "/metrics", true, cfg.Metrics)
+	}
+	if cfg.Streams != nil {
+		h.handle("GET", "/v1/events", false, cfg.Streams.Handler(models.StreamLRP))
+		h.handle("GET", "/v1/events/tasks", false, cfg.Streams.Handler(models.StreamTask))
+	}
+	h.domainRoutes()
+	h.lrpRoutes()
+	h.taskRoutes()
+	h.mux.HandleFunc("/", h.fallback)
+	return h, nil
+}
+
+// ServeHTTP gives the request its trace id and serves it.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := r.Header.Get(TraceHeader)
+	if !validTraceID(id) {
+		id = strings.ReplaceAll(lifecycle.NewGuid(), "-", "")
+	}
+	w.Header().Set(TraceHeader, id)
+	h.mux.ServeHTTP(w, r.WithContext(lifecycle.ContextWithTraceID(r.Context(), id)))
+}
+
+// handle registers "METHOD path"; timed routes observe the latency histogram.
+func (h *handler) handle(method, path string, timed bool, next http.Handler) {
+	h.methods[path] = append(h.methods[path], method)
+	h.mux.Handle(method+" "+path, h.instrument(path, timed, next))
+}
+
+// post registers a unary POST route.
+func (h *handler) post(path string, fn http.HandlerFunc) {
+	h.handle(http.MethodPost, path, true, fn)
+}
+
+func (h *handler) instrument(route string, timed bool, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		d := time.Since(start)
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		if timed && h.latency != nil {
+			h.latency.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
+		}
+		h.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", status,
+			"duration", d, "trace_id", traceID(r))
+	})
+}
+
+// fallback answers every request no route matched: 405 when the path exists with another
+// method, else 404.
+func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
+	route := "unmatched"
+	rec := &recorder{ResponseWriter: w}
+	start := time.Now()
+	if methods, ok := h.methods[r.URL.Path]; ok {
+		allow := slices.Clone(methods)
+		if slices.Contains(allow, http.MethodGet) {
+			allow = append(allow, http.MethodHead)
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		h.writeCoded(rec, r, http.StatusMethodNotAllowed, models.NewError(models.InvalidRequest,
+			"method "+r.Method+" is not allowed on "+r.URL.Path+": use "+strings.Join(methods, " or ")))
+		route = r.URL.Path
+	} else {
+		h.writeCoded(rec, r, http.StatusNotFound, models.NewError(models.ResourceNotFound,
+			"no route "+r.Method+" "+r.URL.Path))
+	}
+	if h.latency != nil {
+		h.latency.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	}
+	h.log.DebugContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+		"trace_id", traceID(r))
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), h.healthTimeout)
+	defer cancel()
+	if err := h.svc.Ping(ctx); err != nil {
+		h.writeCoded(w, r, http.StatusServiceUnavailable, models.Errorf(models.ErrUnavailable, "store: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// unary returns the handler of a POST route: it decodes the body into a new Req, calls fn
+// and answers its result (nil: {}) or its error.
+func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, req *Req) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req := new(Req)
+		if err := h.decode(w, r, req, allowEmpty); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		resp, err := fn(r.Context(), req)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if resp == nil {
+			resp = struct{}{}
+		}
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+func traceID(r *http.Request) string { return lifecycle.TraceIDFromContext(r.Context()) }
+
+func validTraceID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder remembers the status of an answer. It unwraps for http.ResponseController, so
+// streams can flush and set deadlines through it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Flush flushes the wrapped writer (for handlers that use http.Flusher directly).
+func (r *recorder) Flush() { _ = http.NewResponseController(r.ResponseWriter).Flush() }
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }

@@ -1,0 +1,300 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/models"
+)
+
+// ActualLRPs returns the instances that match filter, ordered by process guid, then index.
+func (s *Service) ActualLRPs(ctx context.Context, filter models.ActualLRPFilter) ([]*models.ActualLRP, error) {
+	var out []*models.ActualLRP
+	err := s.store.View(ctx, func(tx store.ReadTx) error {
+		var err error
+		out, err = tx.ActualLRPs(filter)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		out = []*models.ActualLRP{}
+	}
+	return out, nil
+}
+
+// ClaimActualLRP claims an instance for the cell of instanceKey (BBS's claim: the key's
+// domain is the stored one).
+//
+// Refused by the transition table: ActualLRPCannotBeClaimed. Already CLAIMED with the same
+// instance key: no change, no event. Otherwise the instance becomes CLAIMED with the
+// instance key, no net info and no placement error: actual_lrp_changed.
+func (s *Service) ClaimActualLRP(ctx context.Context, processGuid string, index int32, instanceKey *models.ActualLRPInstanceKey) error {
+	var f fields
+	f.guid("process_guid", processGuid)
+	f.index("index", index)
+	f.merge("", instanceKey.Validate())
+	if err := f.err(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(processGuid, index)
+		if err != nil {
+			return notFound(err, "actual LRP %s not found", actualName(processGuid, index))
+		}
+		key := before.ActualLRPKey
+		if !before.AllowsTransitionTo(&key, instanceKey, models.ActualLRPStateClaimed) {
+			return models.Errorf(models.ErrActualLRPCannotBeClaimed, "%s", describe(before))
+		}
+		if before.State == models.ActualLRPStateClaimed && before.ActualLRPInstanceKey == *instanceKey {
+			return nil
+		}
+		after := before.Copy()
+		after.State = models.ActualLRPStateClaimed
+		after.ActualLRPInstanceKey = *instanceKey
+		after.ActualLRPNetInfo = emptyNetInfo()
+		after.PlacementError = ""
+		after.Since = w.Now()
+		after.ModificationTag = before.ModificationTag.Increment()
+		return putChanged(w, before, after)
+	})
+}
+
+// StartActualLRP reports an instance RUNNING on the cell of instanceKey at netInfo.
+//
+// A missing instance is created RUNNING (BBS's rule, for a cell that runs what the server
+// lost): actual_lrp_created. Refused by the transition table (which also compares the
+// key's domain): ActualLRPCannotBeStarted. Already RUNNING with the same instance key and
+// net info: no change, no event. Otherwise it becomes RUNNING with the instance key and net
+// info: actual_lrp_changed.
+func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo) error {
+	var f fields
+	if key == nil {
+		f.add("actual_lrp_key", "is required")
+	} else {
+		f.merge("actual_lrp_key.", key.Validate())
+	}
+	f.merge("", instanceKey.Validate())
+	if netInfo == nil {
+		f.add("net_info", "is required")
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	net := normalNetInfo(*netInfo)
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
+		if errors.Is(err, models.ErrResourceNotFound) {
+			a := &models.ActualLRP{
+				ActualLRPKey:         *key,
+				ActualLRPInstanceKey: *instanceKey,
+				ActualLRPNetInfo:     net,
+				State:                models.ActualLRPStateRunning,
+				Since:                w.Now(),
+				ModificationTag:      models.ModificationTag{Epoch: NewGuid()},
+				Presence:             models.ActualLRPPresenceOrdinary,
+			}
+			if err := w.PutActualLRP(a); err != nil {
+				return err
+			}
+			return w.emit(models.NewActualLRPCreatedEvent(a))
+		}
+		if err != nil {
+			return err
+		}
+		if !before.AllowsTransitionTo(key, instanceKey, models.ActualLRPStateRunning) {
+			return models.Errorf(models.ErrActualLRPCannotBeStarted, "%s", describeFor(before, key))
+		}
+		if before.State == models.ActualLRPStateRunning && before.ActualLRPInstanceKey == *instanceKey &&
+			netInfoEqual(before.ActualLRPNetInfo, net) {
+			return nil
+		}
+		after := before.Copy()
+		after.State = models.ActualLRPStateRunning
+		after.ActualLRPInstanceKey = *instanceKey
+		after.ActualLRPNetInfo = net
+		after.PlacementError = ""
+		after.Since = w.Now()
+		after.ModificationTag = before.ModificationTag.Increment()
+		return putChanged(w, before, after)
+	})
+}
+
+// CrashActualLRP reports that the instance on the cell of instanceKey crashed.
+//
+// Refused by the transition table: ActualLRPCannotBeCrashed. Otherwise the instance loses
+// its instance key and net info and counts the crash (models.NextCrashCount). Events:
+// actual_lrp_crashed (with the pre-crash instance key), then, when the restart policy
+// restarts it at once, actual_lrp_removed (before) and actual_lrp_created (UNCLAIMED),
+// else actual_lrp_changed (to CRASHED).
+func (s *Service) CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, errorMessage string) error {
+	var f fields
+	if key == nil {
+		f.add("actual_lrp_key", "is required")
+	} else {
+		f.merge("actual_lrp_key.", key.Validate())
+	}
+	f.merge("", instanceKey.Validate())
+	if err := f.err(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
+		if err != nil {
+			return notFound(err, "actual LRP %s not found", key)
+		}
+		if !before.AllowsTransitionTo(key, instanceKey, models.ActualLRPStateCrashed) {
+			return models.Errorf(models.ErrActualLRPCannotBeCrashed, "%s", describeFor(before, key))
+		}
+		now := w.Now()
+		after := before.Copy()
+		after.State = models.ActualLRPStateCrashed
+		after.ActualLRPInstanceKey = models.ActualLRPInstanceKey{}
+		after.ActualLRPNetInfo = emptyNetInfo()
+		after.CrashCount = models.NextCrashCount(before.State, before.Since, before.CrashCount, now)
+		after.CrashReason = errorMessage
+		after.Since = now
+		after.ModificationTag = before.ModificationTag.Increment()
+		if err := w.emit(models.NewActualLRPCrashedEvent(before, after)); err != nil {
+			return err
+		}
+		if !s.restart.ShouldRestartImmediately(after.CrashCount) {
+			return putChanged(w, before, after)
+		}
+		after.State = models.ActualLRPStateUnclaimed
+		if err := w.PutActualLRP(after); err != nil {
+			return err
+		}
+		if err := w.emit(models.NewActualLRPRemovedEvent(before)); err != nil {
+			return err
+		}
+		return w.emit(models.NewActualLRPCreatedEvent(after))
+	})
+}
+
+// FailActualLRP records that an UNCLAIMED instance could not be placed: its placement
+// error is set (actual_lrp_changed). Any other state is ActualLRPCannotBeFailed.
+func (s *Service) FailActualLRP(ctx context.Context, key *models.ActualLRPKey, errorMessage string) error {
+	var f fields
+	if key == nil {
+		f.add("actual_lrp_key", "is required")
+	} else {
+		f.merge("actual_lrp_key.", key.Validate())
+	}
+	f.required("error_message", errorMessage)
+	if err := f.err(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
+		if err != nil {
+			return notFound(err, "actual LRP %s not found", key)
+		}
+		if before.State != models.ActualLRPStateUnclaimed {
+			return models.Errorf(models.ErrActualLRPCannotBeFailed,
+				"actual LRP %s is %s, only an UNCLAIMED instance can fail placement", before.ActualLRPKey, before.State)
+		}
+		after := before.Copy()
+		after.PlacementError = errorMessage
+		after.Since = w.Now()
+		after.ModificationTag = before.ModificationTag.Increment()
+		return putChanged(w, before, after)
+	})
+}
+
+// RemoveActualLRP removes an instance (actual_lrp_removed). With an instance key that is
+// not the stored one it is ActualLRPCannotBeRemoved; a nil or empty instance key removes
+// whatever runs there.
+func (s *Service) RemoveActualLRP(ctx context.Context, processGuid string, index int32, instanceKey *models.ActualLRPInstanceKey) error {
+	var f fields
+	f.guid("process_guid", processGuid)
+	f.index("index", index)
+	if instanceKey != nil && !instanceKey.Empty() {
+		f.merge("", instanceKey.Validate())
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(processGuid, index)
+		if err != nil {
+			return notFound(err, "actual LRP %s not found", actualName(processGuid, index))
+		}
+		if instanceKey != nil && !instanceKey.Empty() && before.ActualLRPInstanceKey != *instanceKey {
+			return models.Errorf(models.ErrActualLRPCannotBeRemoved, "%s, not instance %s on cell %s",
+				describe(before), instanceKey.InstanceGuid, instanceKey.CellId)
+		}
+		return deleteActual(w, before)
+	})
+}
+
+// RetireActualLRP removes an instance whatever its state (actual_lrp_removed).
+func (s *Service) RetireActualLRP(ctx context.Context, key *models.ActualLRPKey) error {
+	var f fields
+	if key == nil {
+		f.add("actual_lrp_key", "is required")
+	} else {
+		f.merge("actual_lrp_key.", key.Validate())
+	}
+	if err := f.err(); err != nil {
+		return err
+	}
+	return s.update(ctx, func(w *writer) error {
+		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
+		if err != nil {
+			return notFound(err, "actual LRP %s not found", key)
+		}
+		return deleteActual(w, before)
+	})
+}
+
+func putChanged(w *writer, before, after *models.ActualLRP) error {
+	if err := w.PutActualLRP(after); err != nil {
+		return err
+	}
+	return w.emit(models.NewActualLRPChangedEvent(before, after))
+}
+
+func deleteActual(w *writer, a *models.ActualLRP) error {
+	if err := w.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
+		return err
+	}
+	return w.emit(models.NewActualLRPRemovedEvent(a))
+}
+
+// describe says where an instance is, for the message of a refusal.
+func describe(a *models.ActualLRP) string {
+	if a.ActualLRPInstanceKey.Empty() {
+		return fmt.Sprintf("actual LRP %s is %s", a.ActualLRPKey, a.State)
+	}
+	return fmt.Sprintf("actual LRP %s is %s as instance %s on cell %s", a.ActualLRPKey, a.State, a.InstanceGuid, a.CellId)
+}
+
+// describeFor is describe, also naming a domain that differs from the request's.
+func describeFor(a *models.ActualLRP, key *models.ActualLRPKey) string {
+	if key.Domain != a.Domain {
+		return fmt.Sprintf("%s in domain %s, not %s", describe(a), a.Domain, key.Domain)
+	}
+	return describe(a)
+}
+
+func emptyNetInfo() models.ActualLRPNetInfo {
+	return models.ActualLRPNetInfo{Ports: []models.PortMapping{}}
+}
+
+// normalNetInfo returns a copy of n whose Ports is never nil (so it encodes as []).
+func normalNetInfo(n models.ActualLRPNetInfo) models.ActualLRPNetInfo {
+	n.Ports = slices.Clone(n.Ports)
+	if n.Ports == nil {
+		n.Ports = []models.PortMapping{}
+	}
+	return n
+}
+
+func netInfoEqual(a, b models.ActualLRPNetInfo) bool {
+	return a.Address == b.Address && a.InstanceAddress == b.InstanceAddress && slices.Equal(a.Ports, b.Ports)
+}
