@@ -1,0 +1,123 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/openbbs/bbs/events"
+)
+
+// maxErrorBody bounds what is read of an error answer.
+const maxErrorBody = 64 << 10
+
+// repeat says whether a call may be sent again after a transport error.
+type repeat int
+
+const (
+	never      repeat = iota // a mutation whose repetition changes the outcome
+	safeMutate               // a mutation with the same outcome when applied twice
+	read                     // a read
+)
+
+// call sends one unary call: method and path, in marshalled as the JSON body (nil: none),
+// and the 2xx answer decoded into out (nil: ignored). It retries transport errors as the
+// RetryPolicy allows for rep.
+func (c *client) call(ctx context.Context, method, path string, rep repeat, in, out any) error {
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("client: %s %s: encoding the request: %w", method, path, err)
+		}
+	}
+	attempts := 1
+	if rep == read || rep == safeMutate && c.retry.SafeMutations {
+		attempts = max(c.retry.Attempts, 1)
+	}
+	// Bounded by attempts, and each wait by ctx.
+	for n := 1; ; n++ {
+		err := c.attempt(ctx, method, path, body, out)
+		var te *TransportError
+		if !errors.As(err, &te) {
+			return err
+		}
+		te.Attempts = n
+		if n >= attempts || ctx.Err() != nil {
+			return err
+		}
+		d := c.retryDelay(n)
+		c.log.Info("client: retrying after a transport error", "method", method, "path", path, "attempt", n, "delay", d, "error", te.Err.Error())
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// retryDelay is the jittered, doubling wait after attempt n.
+func (c *client) retryDelay(n int) time.Duration {
+	d := c.retry.Backoff
+	for i := 1; i < n && d < c.retry.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, c.retry.MaxBackoff)
+	return d/2 + rand.N(d-d/2+1)
+}
+
+// attempt sends the call once.
+func (c *client) attempt(ctx context.Context, method, path string, body []byte, out any) error {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.JoinPath(path).String(), rd)
+	if err != nil {
+		return fmt.Errorf("client: %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &TransportError{Method: method, Path: path, Err: err}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		data, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		if err != nil {
+			return &TransportError{Method: method, Path: path, Err: err}
+		}
+		return &ResponseError{Method: method, Path: path, StatusCode: resp.StatusCode, Err: events.DecodeAPIError(resp.StatusCode, data)}
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return &TransportError{Method: method, Path: path, Err: err}
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("client: %s %s: decoding the answer: %w", method, path, err)
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/openbbs/bbs/events"
+	"github.com/openbbs/bbs/models"
+)
+
+//go:generate go run github.com/maxbrunsfeld/counterfeiter/v6@v6.11.2 -o ../fakes/fake_client.go --fake-name FakeClient . Client
+
+// Client is the Go SDK of the server's API (API.md section 5). Every unary call takes ctx
+// first and returns the server's errors as *ResponseError, which match the models
+// sentinels with errors.Is (models.ErrResourceNotFound, models.ErrResourceExists,
+// models.ErrInvalidStateTransition, ...); a call that got no answer returns a
+// *TransportError. A Client is safe for concurrent use.
+type Client interface {
+	// Ping reports whether the server answers GET /v1/ping with available=true.
+	Ping(ctx context.Context) bool
+
+	// Domains lists the domains that have not expired.
+	Domains(ctx context.Context) ([]string, error)
+	// UpsertDomain creates or refreshes a domain for ttl (rounded up to whole seconds; 0
+	// means it never expires).
+	UpsertDomain(ctx context.Context, domain string, ttl time.Duration) error
+
+	// DesiredLRPs lists the desired LRPs that match filter.
+	DesiredLRPs(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
+	// DesiredLRPByProcessGuid returns one desired LRP or models.ErrResourceNotFound.
+	DesiredLRPByProcessGuid(ctx context.Context, processGuid string) (*models.DesiredLRP, error)
+	// DesireLRP creates a desired LRP and its UNCLAIMED instances.
+	DesireLRP(ctx context.Context, lrp *models.DesiredLRP) error
+	// UpdateDesiredLRP changes instances, routes, annotation or metric tags of an LRP.
+	UpdateDesiredLRP(ctx context.Context, processGuid string, update *models.DesiredLRPUpdate) error
+	// RemoveDesiredLRP removes an LRP and its instances.
+	RemoveDesiredLRP(ctx context.Context, processGuid string) error
+
+	// ActualLRPs lists the instances that match filter.
+	ActualLRPs(ctx context.Context, filter models.ActualLRPFilter) ([]*models.ActualLRP, error)
+	// ClaimActualLRP claims an instance for a cell.
+	ClaimActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) error
+	// StartActualLRP marks an instance RUNNING at netInfo.
+	StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo) error
+	// CrashActualLRP reports a crash of a running or claimed instance.
+	CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, errorMessage string) error
+	// FailActualLRP records a placement error on an UNCLAIMED instance.
+	FailActualLRP(ctx context.Context, key *models.ActualLRPKey, errorMessage string) error
+	// RemoveActualLRP removes an instance; instanceKey may be nil for an unclaimed one.
+	RemoveActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) error
+	// RetireActualLRP removes an instance whatever its state.
+	RetireActualLRP(ctx context.Context, key *models.ActualLRPKey) error
+
+	// Tasks lists the tasks that match filter.
+	Tasks(ctx context.Context, filter models.TaskFilter) ([]*models.Task, error)
+	// TaskByGuid returns one task or models.ErrResourceNotFound.
+	TaskByGuid(ctx context.Context, taskGuid string) (*models.Task, error)
+	// DesireTask creates a PENDING task.
+	DesireTask(ctx context.Context, taskGuid, domain string, def *models.TaskDefinition) error
+	// StartTask moves a PENDING task to RUNNING on cellID; shouldStart is false when it was
+	// already running there.
+	StartTask(ctx context.Context, taskGuid, cellID string) (shouldStart bool, err error)
+	// CancelTask completes a PENDING or RUNNING task as failed ("task was cancelled").
+	CancelTask(ctx context.Context, taskGuid string) error
+	// RejectTask puts a task back to PENDING, counting the rejection.
+	RejectTask(ctx context.Context, taskGuid, reason string) error
+	// CompleteTask completes a task running on cellID.
+	CompleteTask(ctx context.Context, taskGuid, cellID string, failed bool, failureReason, result string) error
+	// ResolvingTask moves a COMPLETED task to RESOLVING.
+	ResolvingTask(ctx context.Context, taskGuid string) error
+	// DeleteTask deletes a RESOLVING task.
+	DeleteTask(ctx context.Context, taskGuid string) error
+
+	// SubscribeToEvents opens the LRP stream, every event from now on (BBS's call). logger
+	// receives the source's reconnects; nil means discard.
+	SubscribeToEvents(logger *slog.Logger) (events.EventSource, error)
+	// SubscribeToEventsByCellID opens the LRP stream scoped to one cell: the actual LRP
+	// events of cellID and every desired LRP event ("" means every cell).
+	SubscribeToEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error)
+	// SubscribeToTaskEvents opens the task stream, every event from now on.
+	SubscribeToTaskEvents(logger *slog.Logger) (events.EventSource, error)
+	// Subscribe opens the stream req describes: filters, a cursor to resume from (Since)
+	// or a snapshot first. An invalid req is an error matching events.ErrInvalidRequest,
+	// returned before any connection. ctx bounds the opening only: the source lives until
+	// its Close.
+	Subscribe(ctx context.Context, req events.Request) (events.EventSource, error)
+}
+
+// client implements Client over HTTP.
+type client struct {
+	base    *url.URL
+	http    *http.Client // unary calls
+	stream  *http.Client // event streams: the same transport, no overall timeout
+	token   string
+	timeout time.Duration
+	retry   RetryPolicy
+	log     *slog.Logger
+	sconf   events.Config
+}
+
+var _ Client = (*client)(nil)
+
+// NewClient returns a Client of the server at url (http:// or https://, optionally with a
+// path prefix). Options are validated here; a bad one is an error wrapping
+// ErrInvalidOption, and nothing is sent over the network.
+func NewClient(url string, opts ...Option) (Client, error) {
+	s := settings{timeout: DefaultTimeout}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, invalid("nil", "a nil Option")
+		}
+		if err := opt(&s); err != nil {
+			return nil, err
+		}
+	}
+	base, err := parseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	if s.tlsConfig != nil && base.Scheme != "https" {
+		return nil, invalid("TLS", "TLS options need an https URL, got %s", base.Redacted())
+	}
+	hc, err := httpClient(s.httpClient, s.tlsConfig)
+	if err != nil {
+		return nil, err
+	}
+	sc := *hc
+	sc.Timeout = 0
+	log := s.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &client{
+		base:    base,
+		http:    hc,
+		stream:  &sc,
+		token:   s.token,
+		timeout: s.timeout,
+		retry:   s.retry,
+		log:     log,
+		sconf:   s.stream,
+	}, nil
+}
+
+func parseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, invalid("url", "%w", err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, invalid("url", "the scheme must be http or https: %q", raw)
+	case u.Host == "":
+		return nil, invalid("url", "no host in %q", raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.User != nil:
+		return nil, invalid("url", "no user, query or fragment allowed in %q", raw)
+	}
+	return u, nil
+}
+
+// httpClient returns a copy of base (or a new client) whose transport uses tlsConfig.
+func httpClient(base *http.Client, tlsConfig *tls.Config) (*http.Client, error) {
+	var c http.Client
+	if base != nil {
+		c = *base
+	}
+	if tlsConfig == nil && base != nil {
+		return &c, nil
+	}
+	switch t := c.Transport.(type) {
+	case nil:
+		c.Transport = transportWith(http.DefaultTransport.(*http.Transport), tlsConfig)
+	case *http.Transport:
+		c.Transport = transportWith(t, tlsConfig)
+	default:
+		return nil, invalid("TLS", "TLS options need the *http.Client's Transport to be an *http.Transport, got %T", t)
+	}
+	return &c, nil
+}
+
+func transportWith(t *http.Transport, tlsConfig *tls.Config) *http.Transport {
+	t = t.Clone()
+	if tlsConfig != nil {
+		t.TLSClientConfig = tlsConfig
+	}
+	return t
+}
+
+// SubscribeToEvents implements Client.
+func (c *client) SubscribeToEvents(logger *slog.Logger) (events.EventSource, error) {
+	return c.open(context.Background(), logger, events.Request{Stream: events.LRPStream})
+}
+
+// SubscribeToEventsByCellID implements Client.
+func (c *client) SubscribeToEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error) {
+	return c.open(context.Background(), logger, events.Request{Stream: events.LRPStream, CellID: cellID})
+}
+
+// SubscribeToTaskEvents implements Client.
+func (c *client) SubscribeToTaskEvents(logger *slog.Logger) (events.EventSource, error) {
+	return c.open(context.Background(), logger, events.Request{Stream: events.TaskStream})
+}
+
+// Subscribe implements Client.
+func (c *client) Subscribe(ctx context.Context, req events.Request) (events.EventSource, error) {
+	return c.open(ctx, c.log, req)
+}
+
+func (c *client) open(ctx context.Context, logger *slog.Logger, req events.Request) (events.EventSource, error) {
+	cfg := c.sconf
+	cfg.URL = c.base.String()
+	cfg.Client = c.stream
+	cfg.Logger = logger
+	if c.token != "" {
+		cfg.Header = http.Header{"Authorization": {"Bearer " + c.token}}
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	src, err := events.Open(ctx, cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}

@@ -1,0 +1,36 @@
+// Package client is the Go SDK of the openbbs server (API.md section 5): NewClient returns
+// a Client whose unary calls speak the JSON API and whose Subscribe calls open event
+// streams (package events).
+//
+// # Errors
+//
+// Every unary call returns the server's error as a *ResponseError that wraps the
+// *models.Error decoded from the body, so errors.Is matches the models sentinels
+// (models.ErrResourceNotFound, models.ErrResourceExists, models.ErrInvalidStateTransition,
+// models.ErrInvalidRequest, ...). A call that got no answer returns a *TransportError, and
+// a nil argument the request cannot be built without returns a *models.ValidationError
+// (models.ErrInvalidRequest) before anything is sent. Options that are invalid make
+// NewClient fail with an error wrapping ErrInvalidOption.
+//
+// # Timeouts and retries
+//
+// Each attempt of a unary call is bounded by WithTimeout (default 30s) and by ctx. Only
+// transport errors are retried, only as WithRetries allows, and only for calls that are
+// safe to repeat: reads always, the safe mutations (UpsertDomain, ClaimActualLRP,
+// StartActualLRP, FailActualLRP) when RetryPolicy.SafeMutations says so, every other
+// mutation never (see RetryPolicy).
+//
+// # Streams
+//
+// SubscribeToEvents, SubscribeToEventsByCellID and SubscribeToTaskEvents are BBS's calls;
+// Subscribe takes an events.Request for filters, a cursor (Since) or a Snapshot. The
+// sources they return resume by themselves after drops (see events.Source), and
+// events.Watch is the consumer loop that keeps a cache in step with the server.
+//
+// # Goroutines and concurrency
+//
+// A Client is safe for concurrent use and starts no goroutine; connections belong to its
+// *http.Client. The event sources follow the events.EventSource contract. The client never
+// logs on its own: retries go to WithLogger's logger, a source's reconnects to the logger
+// given to SubscribeToEvents (or WithLogger's, for Subscribe); nil means discard.
+package client
