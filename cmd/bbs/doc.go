@@ -1,0 +1,18 @@
+// Command bbs is the openbbs server: the HTTP API and event streams of API.md over a SQLite
+// store.
+//
+// Usage:
+//
+//	bbs [--listen ADDR] [--db URL] [--retention DUR] [--heartbeat DUR]
+//	    [--convergence-interval DUR] [--log-level LEVEL] [--log-format json|text]
+//	    [--max-request-bytes N] [--stream-queue-events N] [--stream-queue-bytes N]
+//	    [--stream-write-timeout DUR] [--stream-retry DUR] [--shutdown-timeout DUR]
+//	    [--config FILE]
+//
+// --config reads the same settings from a JSON object whose keys are the flag names with
+// underscores (for example {"listen": "127.0.0.1:9000", "retention": "1h"}); flags given
+// on the command line override the file. Logs are structured (log/slog) on stderr; on start
+// one line says "listening on http://HOST:PORT". SIGINT or SIGTERM shuts down gracefully:
+// streams end with shutting_down, in-flight requests finish (bounded by
+// --shutdown-timeout), the store is closed.
+package main

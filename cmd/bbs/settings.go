@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openbbs/bbs/internal/server"
+)
+
+// settings are the command's settings: defaults, then the --config file, then the flags
+// given on the command line.
+type settings struct {
+	Listen              string   `json:"listen"`
+	DB                  string   `json:"db"`
+	Retention           duration `json:"retention"`
+	Heartbeat           duration `json:"heartbeat"`
+	ConvergenceInterval duration `json:"convergence_interval"`
+	LogLevel            string   `json:"log_level"`
+	LogFormat           string   `json:"log_format"`
+	MaxRequestBytes     int64    `json:"max_request_bytes"`
+	StreamQueueEvents   int      `json:"stream_queue_events"`
+	StreamQueueBytes    int      `json:"stream_queue_bytes"`
+	StreamWriteTimeout  duration `json:"stream_write_timeout"`
+	StreamRetry         duration `json:"stream_retry"`
+	ShutdownTimeout     duration `json:"shutdown_timeout"`
+}
+
+func defaultSettings() settings {
+	return settings{
+		Listen:              server.DefaultListen,
+		DB:                  server.DefaultDB,
+		Retention:           duration(server.DefaultRetention),
+		Heartbeat:           duration(server.DefaultHeartbeat),
+		ConvergenceInterval: duration(server.DefaultConvergenceInterval),
+		LogLevel:            "info",
+		LogFormat:           "json",
+		MaxRequestBytes:     server.DefaultMaxRequestBytes,
+		StreamQueueEvents:   1024,
+		StreamQueueBytes:    8 << 20,
+		StreamWriteTimeout:  duration(10 * time.Second),
+		StreamRetry:         duration(2 * time.Second),
+		ShutdownTimeout:     duration(10 * time.Second),
+	}
+}
+
+// duration is a time.Duration that reads and writes JSON as a Go duration string ("30s").
+type duration time.Duration
+
+func (d *duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("a duration must be a string such as \"30s\", not %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = duration(v)
+	return nil
+}
+
+func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *duration) String() string { return time.Duration(*d).String() }
+
+func (d *duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = duration(v)
+	return nil
+}
+
+// flagSet binds the flags to st (whose values are the flags' defaults).
+func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bbs", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(configPath, "config", *configPath, "read settings from this JSON `file` (flags given override it)")
+	fs.StringVar(&st.Listen, "listen", st.Listen, "TCP `address` to listen on (port 0 picks a free port)")
+	fs.StringVar(&st.DB, "db", st.DB, "database `URL`: sqlite://PATH or sqlite://:memory:")
+	fs.Var(&st.Retention, "retention", "how long the event log keeps events")
+	fs.Var(&st.Heartbeat, "heartbeat", "idle time after which a stream sends a heartbeat")
+	fs.Var(&st.ConvergenceInterval, "convergence-interval", "period of the convergence loop")
+	fs.StringVar(&st.LogLevel, "log-level", st.LogLevel, "log `level`: debug, info, warn or error")
+	fs.StringVar(&st.LogFormat, "log-format", st.LogFormat, "log `format`: json or text")
+	fs.Int64Var(&st.MaxRequestBytes, "max-request-bytes", st.MaxRequestBytes, "largest request body, in `bytes`")
+	fs.IntVar(&st.StreamQueueEvents, "stream-queue-events", st.StreamQueueEvents, "events queued per stream subscriber before it is dropped as slow")
+	fs.IntVar(&st.StreamQueueBytes, "stream-queue-bytes", st.StreamQueueBytes, "bytes queued per stream subscriber before it is dropped as slow")
+	fs.Var(&st.StreamWriteTimeout, "stream-write-timeout", "write deadline of one stream write")
+	fs.Var(&st.StreamRetry, "stream-retry", "reconnection delay sent to stream clients")
+	fs.Var(&st.ShutdownTimeout, "shutdown-timeout", "how long a graceful shutdown waits for in-flight requests")
+	return fs
+}
+
+// parseSettings reads the command line args (without the program name) and the config
+// file it names. flag.ErrHelp is returned for -h.
+func parseSettings(args []string, output io.Writer) (settings, error) {
+	st := defaultSettings()
+	var configPath string
+	if err := flagSet(&st, &configPath, output).Parse(args); err != nil {
+		return st, err
+	}
+	if configPath != "" {
+		st = defaultSettings()
+		if err := loadConfigFile(configPath, &st); err != nil {
+			return st, err
+		}
+		// Parse again over the file's values: only the flags given change them.
+		if err := flagSet(&st, &configPath, io.Discard).Parse(args); err != nil {
+			return st, err
+		}
+	}
+	if err := st.validate(); err != nil {
+		return st, err
+	}
+	return st, nil
+}
+
+func loadConfigFile(path string, st *settings) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading config file: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(st); err != nil {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return fmt.Errorf("config file %s: unexpected data after the JSON object", path)
+	}
+	return nil
+}
+
+func (st settings) validate() error {
+	var errs []error
+	for name, d := range map[string]duration{
+		"retention": st.Retention, "heartbeat": st.Heartbeat, "convergence-interval": st.ConvergenceInterval,
+		"stream-write-timeout": st.StreamWriteTimeout, "stream-retry": st.StreamRetry, "shutdown-timeout": st.ShutdownTimeout,
+	} {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive, not %s", name, time.Duration(d)))
+		}
+	}
+	for name, n := range map[string]int64{
+		"max-request-bytes": st.MaxRequestBytes, "stream-queue-events": int64(st.StreamQueueEvents),
+		"stream-queue-bytes": int64(st.StreamQueueBytes),
+	} {
+		if n <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive, not %d", name, n))
+		}
+	}
+	if _, err := st.level(); err != nil {
+		errs = append(errs, err)
+	}
+	if f := strings.ToLower(st.LogFormat); f != "json" && f != "text" {
+		errs = append(errs, fmt.Errorf("--log-format must be json or text, not %q", st.LogFormat))
+	}
+	if _, err := server.ParseDB(st.DB); err != nil {
+		errs = append(errs, fmt.Errorf("--db: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (st settings) level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(st.LogLevel)); err != nil {
+		return 0, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", st.LogLevel)
+	}
+	return l, nil
+}
+
+func (st settings) logger(w io.Writer) *slog.Logger {
+	level, _ := st.level()
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.ToLower(st.LogFormat) == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func (st settings) serverConfig(log *slog.Logger) server.Config {
+	return server.Config{
+		Listen:              st.Listen,
+		DB:                  st.DB,
+		Retention:           time.Duration(st.Retention),
+		Heartbeat:           time.Duration(st.Heartbeat),
+		ConvergenceInterval: time.Duration(st.ConvergenceInterval),
+		MaxRequestBytes:     st.MaxRequestBytes,
+		Stream: server.StreamConfig{
+			QueueEvents:  st.StreamQueueEvents,
+			QueueBytes:   st.StreamQueueBytes,
+			WriteTimeout: time.Duration(st.StreamWriteTimeout),
+			Retry:        time.Duration(st.StreamRetry),
+		},
+		Logger: log,
+	}
+}

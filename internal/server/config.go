@@ -1,0 +1,77 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Defaults of Config.
+const (
+	DefaultListen              = "127.0.0.1:8889"
+	DefaultDB                  = "sqlite://./bbs-data/bbs.db"
+	DefaultRetention           = 24 * time.Hour
+	DefaultHeartbeat           = 15 * time.Second
+	DefaultConvergenceInterval = 30 * time.Second
+	DefaultMaxRequestBytes     = 1 << 20
+)
+
+// StreamConfig tunes the event streams (see stream.Config). The zero value of each field
+// means the hub's default.
+type StreamConfig struct {
+	// QueueEvents bounds a subscriber's queue in events; 0 means 1024.
+	QueueEvents int
+	// QueueBytes bounds a subscriber's queue in bytes; 0 means 8 MiB.
+	QueueBytes int
+	// WriteTimeout is the write deadline of one stream write; 0 means 10 s.
+	WriteTimeout time.Duration
+	// Retry is the reconnection delay sent to clients (retry:); 0 means 2 s.
+	Retry time.Duration
+}
+
+// Config configures a Server. The zero value of each field is documented.
+type Config struct {
+	// Listen is the TCP address to listen on; "" means 127.0.0.1:8889, and port 0 picks a
+	// free port (see Addr).
+	Listen string
+	// DB is the database URL; "" means sqlite://./bbs-data/bbs.db. sqlite://:memory: is an
+	// in-memory store, sqlite:///abs/path.db and sqlite://rel/path.db are files (their
+	// directories are created). postgres:// is ErrPostgresNotSupported.
+	DB string
+	// Retention is how long the event log keeps records; 0 means 24 h.
+	Retention time.Duration
+	// Heartbeat is the idle time after which a stream sends a heartbeat; 0 means 15 s.
+	Heartbeat time.Duration
+	// ConvergenceInterval is the period of the convergence loop; 0 means 30 s.
+	ConvergenceInterval time.Duration
+	// MaxRequestBytes limits request bodies; 0 means 1 MiB.
+	MaxRequestBytes int64
+	// Stream tunes the event streams.
+	Stream StreamConfig
+	// Logger receives the server's logs; nil means discard.
+	Logger *slog.Logger
+	// Clock is the time of the store, the lifecycle and the loops; nil means time.Now.
+	// Tests move it to make crash backoffs and retention pass.
+	Clock func() time.Time
+}
+
+// ParseDB returns the SQLite path of a database URL ("" is DefaultDB): ":memory:" for
+// sqlite://:memory:, else the file path after sqlite://. postgres:// and postgresql:// are
+// ErrPostgresNotSupported; anything else is ErrInvalidDB.
+func ParseDB(url string) (string, error) {
+	if url == "" {
+		url = DefaultDB
+	}
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return "", ErrPostgresNotSupported
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if path == "" {
+			return "", fmt.Errorf("%w: %q has no path (use sqlite://PATH or sqlite://:memory:)", ErrInvalidDB, url)
+		}
+		return path, nil
+	}
+	return "", fmt.Errorf("%w: %q (use sqlite://PATH, sqlite://:memory:)", ErrInvalidDB, url)
+}
