@@ -57,7 +57,8 @@ var _ = Describe("Heartbeat", func() {
 		e := newEnv(stream.Config{Heartbeat: time.Hour})
 		_, raw := e.openRaw("/v1/events", "")
 		e.writer().desire("lrp-a", "d1", 0)
-		Eventually(raw.Blocks).WithTimeout(eventually).WithPolling(poll).Should(HaveLen(2))
-		Consistently(func() []string { return heartbeats(raw.Blocks()) }).WithTimeout(200 * time.Millisecond).Should(BeEmpty())
+		Eventually(raw.Blocks).WithTimeout(eventually).WithPolling(poll).Should(HaveLen(3))
+		Consistently(func() []string { return heartbeats(raw.Blocks()) }).WithTimeout(200*time.Millisecond).
+			Should(Equal([]string{e.cursor(0)}), "only the opening position, no heartbeat")
 	})
 })

@@ -58,8 +58,9 @@ func (e *env) dialStalled(path string) *stalled {
 	Expect(err).NotTo(HaveOccurred())
 	Expect(resp.StatusCode).To(Equal(http.StatusOK))
 	s := &stalled{conn: conn, body: resp.Body}
-	s.readN(len("retry: 2000\n\n"))
-	Expect(s.read.String()).To(Equal("retry: 2000\n\n"))
+	opening := "retry: 2000\n\nid: " + e.cursor(e.head()) + "\n\n"
+	s.readN(len(opening))
+	Expect(s.read.String()).To(Equal(opening))
 	return s
 }
 

@@ -110,11 +110,19 @@ func (s *subscriber) open() endReason {
 		// every record committed after it got them reaches it.
 		s.n, s.pos = s.h.position()
 	}
-	retry, err := sse.AppendRetry(nil, s.h.cfg.Retry)
+	open, err := sse.AppendRetry(nil, s.h.cfg.Retry)
 	if err != nil {
 		panic(err) // Retry is positive: withDefaults
 	}
-	if err := s.write(retry); err != nil {
+	if !s.req.resume && !s.req.snapshot {
+		// A live stream tells the client its starting position at once (an id-only block
+		// dispatches nothing), so a connection that drops before the first event or
+		// heartbeat still resumes without a gap.
+		if open, err = sse.AppendID(open, FormatCursor(s.b.storeID, s.pos)); err != nil {
+			panic(err) // store ids and cursors hold no CR, LF or NUL
+		}
+	}
+	if err := s.write(open); err != nil {
 		return s.writeErr(err)
 	}
 	switch {

@@ -17,11 +17,11 @@ var _ = Describe("Wire format", func() {
 		Expect(resp.Header.Get("Content-Type")).To(Equal("text/event-stream; charset=utf-8"))
 		Expect(resp.Header.Get("Cache-Control")).To(Equal("no-cache"))
 		Expect(resp.Header.Get("X-Accel-Buffering")).To(Equal("no"))
-		Eventually(raw.Raw).WithTimeout(eventually).WithPolling(poll).Should(Equal("retry: 1500\n\n"), "sent and flushed at once")
+		Eventually(raw.Raw).WithTimeout(eventually).WithPolling(poll).Should(Equal("retry: 1500\n\nid: "+e.cursor(0)+"\n\n"), "sent and flushed at once, with the starting position")
 
 		recs := e.writer().desire("lrp-a", "d1", 2)
 		var want strings.Builder
-		want.WriteString("retry: 1500\n\n")
+		want.WriteString("retry: 1500\n\nid: " + e.cursor(0) + "\n\n")
 		for _, r := range recs {
 			want.WriteString("id: " + e.cursor(r.Seq) + "\nevent: " + r.Type + "\ndata: " + string(r.Payload) + "\n\n")
 		}
