@@ -26,7 +26,9 @@
 // so nothing fills it there) are read from the log by the subscriber that meets the hole;
 // records the hub learns of after a subscriber's position are skipped. So a subscriber
 // sees every record of its filter exactly once, in log order. Heartbeats (id-only blocks
-// after Config.Heartbeat of silence) carry the position.
+// after Config.Heartbeat of silence) carry the position; a live stream (no cursor, no
+// snapshot) also sends its starting position as an id-only block right after retry, so a
+// client has a resume point before the first event.
 //
 // A live subscriber takes everything pending when it wakes and writes it in one write
 // (about 1 MiB at most), with the write deadline Config.WriteTimeout. Records committed
