@@ -274,3 +274,30 @@ func EventTraceID(e Event) string {
 	}
 	return ""
 }
+
+// SetEventTraceID sets the trace id an event carries; it does nothing for an event that
+// carries none (SnapshotEndEvent).
+func SetEventTraceID(e Event, id string) {
+	switch e := e.(type) {
+	case *DesiredLRPCreatedEvent:
+		e.TraceID = id
+	case *DesiredLRPChangedEvent:
+		e.TraceID = id
+	case *DesiredLRPRemovedEvent:
+		e.TraceID = id
+	case *ActualLRPCreatedEvent:
+		e.TraceID = id
+	case *ActualLRPChangedEvent:
+		e.TraceID = id
+	case *ActualLRPRemovedEvent:
+		e.TraceID = id
+	case *ActualLRPCrashedEvent:
+		e.TraceID = id
+	case *TaskCreatedEvent:
+		e.TraceID = id
+	case *TaskChangedEvent:
+		e.TraceID = id
+	case *TaskRemovedEvent:
+		e.TraceID = id
+	}
+}

@@ -160,6 +160,9 @@ var _ = Describe("Events", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(models.EventTraceID(decoded)).To(Equal("trace-123"))
 			Expect(decoded).To(Equal(e))
+
+			models.SetEventTraceID(decoded, "trace-456")
+			Expect(models.EventTraceID(decoded)).To(Equal("trace-456"))
 		},
 		eventEntries(),
 	)

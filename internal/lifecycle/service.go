@@ -134,7 +134,7 @@ type writer struct {
 
 func (w *writer) emit(ev models.Event) error {
 	if w.trace != "" {
-		setTraceID(ev, w.trace)
+		models.SetEventTraceID(ev, w.trace)
 	}
 	return w.Append(ev)
 }
@@ -146,29 +146,4 @@ func (s *Service) update(ctx context.Context, fn func(w *writer) error) error {
 		return fn(&writer{Tx: tx, trace: trace})
 	})
 	return err
-}
-
-func setTraceID(ev models.Event, id string) {
-	switch e := ev.(type) {
-	case *models.DesiredLRPCreatedEvent:
-		e.TraceID = id
-	case *models.DesiredLRPChangedEvent:
-		e.TraceID = id
-	case *models.DesiredLRPRemovedEvent:
-		e.TraceID = id
-	case *models.ActualLRPCreatedEvent:
-		e.TraceID = id
-	case *models.ActualLRPChangedEvent:
-		e.TraceID = id
-	case *models.ActualLRPRemovedEvent:
-		e.TraceID = id
-	case *models.ActualLRPCrashedEvent:
-		e.TraceID = id
-	case *models.TaskCreatedEvent:
-		e.TraceID = id
-	case *models.TaskChangedEvent:
-		e.TraceID = id
-	case *models.TaskRemovedEvent:
-		e.TraceID = id
-	}
 }
