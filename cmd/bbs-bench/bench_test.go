@@ -1,0 +1,188 @@
+package main_test
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
+)
+
+var _ = Describe("scenarios at a tiny size", func() {
+	It("fanout with the raw baseline prints the raw line, then ours with its ratio, and loses nothing", func() {
+		out := lines("fanout", "-subs", "2", "-events", "50", "-payload", "1024", "-baseline", "raw", "-writers", "4")
+		Expect(out).To(HaveLen(2))
+		raw, ours := out[0], out[1]
+		Expect(raw).To(HaveKeyWithValue("server", "raw"))
+		Expect(ours).To(HaveKeyWithValue("server", "bbs"))
+		for _, m := range out {
+			Expect(m).To(HaveKeyWithValue("scenario", "fanout"))
+			Expect(m).To(HaveKeyWithValue("subs", BeNumerically("==", 2)))
+			Expect(m).To(HaveKeyWithValue("events", BeNumerically("==", 50)))
+			Expect(m["delivered_per_s"]).To(BeNumerically(">", 0))
+			Expect(m["frame_bytes"]).To(BeNumerically("~", 1024, 64))
+			expectClean(m)
+			expectLatency(m)
+		}
+		Expect(raw).To(HaveKeyWithValue("latency_from", "release"))
+		Expect(raw).NotTo(HaveKey("ratio"))
+		Expect(ours).To(HaveKeyWithValue("latency_from", "request_sent"))
+		Expect(ours["ratio"]).To(BeNumerically(">", 0))
+		Expect(ours["server_rss_mb"]).To(BeNumerically(">", 0))
+		Expect(ours["latency_samples"]).To(BeNumerically("==", 100))
+	})
+
+	It("fanout without a baseline prints one line", func() {
+		out := lines("fanout", "-subs", "3", "-events", "20", "-payload", "200", "-writers", "2")
+		Expect(out).To(HaveLen(1))
+		Expect(out[0]).To(HaveKeyWithValue("server", "bbs"))
+		Expect(out[0]).NotTo(HaveKey("ratio"))
+		expectClean(out[0])
+	})
+
+	It("fanout -preload delivers events written before the subscribers connected", func() {
+		out := lines("fanout", "-subs", "3", "-events", "40", "-preload", "-writers", "2")
+		Expect(out).To(HaveLen(1))
+		Expect(out[0]).To(HaveKeyWithValue("preload", true))
+		Expect(out[0]["delivered_per_s"]).To(BeNumerically(">", 0))
+		Expect(out[0]).To(HaveKeyWithValue("latency_samples", BeNumerically("==", 120)))
+		expectClean(out[0])
+	})
+
+	It("paced writes rate x duration events", func() {
+		out := lines("paced", "-subs", "2", "-rate", "100", "-duration", "500ms")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("scenario", "paced"))
+		Expect(m).To(HaveKeyWithValue("events", BeNumerically("==", 50)))
+		Expect(m).To(HaveKeyWithValue("rate", BeNumerically("==", 100)))
+		expectClean(m)
+		expectLatency(m)
+	})
+
+	It("paced with the raw baseline publishes the same frames at the same rate first", func() {
+		out := lines("paced", "-subs", "2", "-rate", "100", "-duration", "300ms", "-baseline", "raw")
+		Expect(out).To(HaveLen(2))
+		Expect(out[0]).To(HaveKeyWithValue("server", "raw"))
+		Expect(out[0]).To(HaveKeyWithValue("latency_from", "published"))
+		Expect(out[1]).To(HaveKeyWithValue("server", "bbs"))
+		Expect(out[1]).NotTo(HaveKey("ratio"))
+		for _, m := range out {
+			Expect(m).To(HaveKeyWithValue("events", BeNumerically("==", 30)))
+			expectClean(m)
+			expectLatency(m)
+		}
+	})
+
+	It("idle measures memory per subscriber and keeps every subscriber connected", func() {
+		out := lines("idle", "-subs", "5", "-idle", "200ms")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("scenario", "idle"))
+		Expect(m).To(HaveKeyWithValue("dropped", BeNumerically("==", 0)))
+		Expect(m).To(HaveKey("kib_per_sub"))
+		Expect(m["server_rss_after_mb"]).To(BeNumerically(">", 0))
+		expectClean(m)
+	})
+
+	DescribeTable("e2e drives SDK writers and SDK subscribers with nothing lost",
+		func(rate, kind string) {
+			out := lines("e2e", "-writers", "2", "-subs", "2", "-rate", rate, "-duration", "500ms", "-client", kind)
+			Expect(out).To(HaveLen(1))
+			m := out[0]
+			Expect(m).To(HaveKeyWithValue("scenario", "e2e"))
+			Expect(m).To(HaveKeyWithValue("client", kind))
+			Expect(m["committed"]).To(BeNumerically(">", 0))
+			Expect(m["events"]).To(BeNumerically(">", m["committed"])) // crashes emit three events
+			expectClean(m)
+			expectLatency(m)
+			Expect(m).To(HaveKeyWithValue("latency_from", "since"))
+		},
+		Entry("as fast as possible, SDK subscribers", "0", "sdk"),
+		Entry("paced, SDK subscribers", "200", "sdk"),
+		Entry("paced, raw SSE subscribers", "200", "raw"),
+	)
+
+	It("resume catches up on the missed events after a reconnection", func() {
+		out := lines("resume", "-missed", "100", "-writers", "4")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("scenario", "resume"))
+		Expect(m).To(HaveKeyWithValue("missed", BeNumerically("==", 100)))
+		Expect(m["catchup_events_per_s"]).To(BeNumerically(">", 0))
+		expectClean(m)
+	})
+
+	It("decode decodes a recorded stream of mixed events with the SDK", func() {
+		out := lines("decode", "-events", "200", "-duration", "200ms", "-writers", "2")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("scenario", "decode"))
+		Expect(m["events"]).To(BeNumerically(">=", 150))
+		Expect(m["passes"]).To(BeNumerically(">=", 1))
+		Expect(m).To(HaveKeyWithValue("gomaxprocs", BeNumerically("==", 1)))
+		Expect(m["types"]).To(HaveKey("actual_lrp_changed"))
+		Expect(m["types"]).To(HaveKey("actual_lrp_crashed"))
+		Expect(m["types"]).To(HaveKey("desired_lrp_created"))
+		expectClean(m)
+	})
+
+	It("all -small runs every scenario", func() {
+		out := lines("all", "-small")
+		scenarios := map[string]int{}
+		for _, m := range out {
+			scenarios[m["scenario"].(string)]++
+			expectClean(m)
+		}
+		Expect(scenarios).To(Equal(map[string]int{"fanout": 2, "paced": 2, "idle": 1, "e2e": 2, "resume": 1, "decode": 1}))
+	})
+})
+
+var _ = Describe("bounds and bad input", func() {
+	It("reports what it has with timed_out when -timeout passes", func() {
+		out := lines("paced", "-subs", "1", "-rate", "20", "-duration", "1m", "-timeout", "2s")
+		Expect(out).To(HaveLen(1))
+		Expect(out[0]).To(HaveKeyWithValue("timed_out", true))
+		Expect(out[0]["wall_s"]).To(BeNumerically("<", 30))
+	})
+
+	DescribeTable("refuses a bad command line with status 2 and prints nothing on stdout",
+		func(args ...string) {
+			sess := bench(args...)
+			Eventually(sess, time.Minute).Should(gexec.Exit(2))
+			Expect(sess.Out.Contents()).To(BeEmpty())
+		},
+		Entry("no scenario"),
+		Entry("an unknown scenario", "nope"),
+		Entry("no subscribers", "fanout", "-subs", "0"),
+		Entry("an unknown baseline", "fanout", "-baseline", "nginx"),
+		Entry("a zero rate", "paced", "-rate", "0"),
+		Entry("negative missed events", "resume", "-missed", "-1"),
+		Entry("an unknown flag", "idle", "-bogus"),
+		Entry("a stray argument", "decode", "extra"),
+		Entry("an unknown e2e client", "e2e", "-client", "grpc"),
+	)
+})
+
+var _ = Describe("serve", func() {
+	It("runs the real server, prints its URL and stops on SIGTERM", func() {
+		sess := bench("serve", "--db", "sqlite://"+GinkgoT().TempDir()+"/bbs.db", "--listen", "127.0.0.1:0")
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`url (http://127\.0\.0\.1:\d+)\n`))
+		url := strings.TrimPrefix(strings.TrimSpace(string(sess.Out.Contents())), "url ")
+
+		resp, err := http.Get(url + "/v1/ping")
+		Expect(err).NotTo(HaveOccurred())
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		Expect(string(body)).To(ContainSubstring(`"available":true`))
+
+		sess.Signal(syscall.SIGTERM)
+		Eventually(sess, time.Minute).Should(gexec.Exit(0))
+	})
+})

@@ -1,0 +1,38 @@
+// Command bbs-bench measures the openbbs server over real HTTP on 127.0.0.1 and prints one
+// JSON object per scenario run on stdout (logs go to stderr).
+//
+// Scenarios (bbs-bench SCENARIO -h lists each one's flags):
+//
+//	fanout -subs M -events N -payload B [-baseline raw] [-preload]
+//	                      N padded actual_lrp_changed events delivered to M SSE subscribers
+//	paced  -subs M -rate R [-duration 10s] [-baseline raw]
+//	                      latency below saturation
+//	idle   -subs 2000     server memory per idle subscriber
+//	e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-client sdk|raw]
+//	                      SDK writers driving claim/start/crash cycles, SDK subscribers
+//	resume -missed N      catch-up after a reconnection with Last-Event-ID
+//	decode                the SDK's typed decoding of a recorded stream, on one core
+//	all [-small]          the target configurations, in sequence (< 10 min)
+//
+// Every scenario also takes -timeout, -db, the server's stream settings, -cpuprofile and
+// -memprofile (of the server process) and -bench-cpuprofile (of the bench process).
+//
+// The server under test runs in its own process: bbs-bench re-executes itself with the
+// hidden subcommand serve, which runs internal/server (the real store, hub and API) on
+// 127.0.0.1:0 and prints "url http://HOST:PORT" on stdout. Its CPU and memory are read
+// from /proc, separately from the bench process's. The default database is a SQLite file
+// in a temporary directory (the shipped durable settings), removed afterwards; -db
+// overrides it.
+//
+// Subscribers of fanout, paced, idle and resume are raw GETs of /v1/events parsed with
+// package sse; e2e and decode use the SDK (client, events). The raw baseline of fanout is
+// a minimal net/http handler in the bench process that writes pre-formatted frames from
+// memory and flushes after each: the practical limit of Go SSE over loopback.
+//
+// Every run is bounded by -timeout; when it passes, the scenario reports what it measured
+// with "timed_out":true. Every wait in the program is bounded in time.
+//
+// Goroutines: each scenario starts its subscriber and writer goroutines and waits for all
+// of them before it returns; the server process is stopped (SIGTERM, then SIGKILL after a
+// bound) before the scenario's line is printed.
+package main

@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"time"
+)
+
+// fanoutResult is the line of a fanout or paced run.
+type fanoutResult struct {
+	Scenario string  `json:"scenario"`
+	Server   string  `json:"server"` // "bbs" or "raw" (the baseline handler in the bench process)
+	Command  string  `json:"command"`
+	Subs     int     `json:"subs"`
+	Events   int     `json:"events"`
+	Payload  int     `json:"payload"`
+	Writers  int     `json:"writers,omitempty"`
+	Rate     float64 `json:"rate,omitempty"`
+	Preload  bool    `json:"preload,omitempty"`
+	// FrameBytes is the size of one received frame (id, event and data lines).
+	FrameBytes    int     `json:"frame_bytes"`
+	DeliveredPerS float64 `json:"delivered_per_s"`
+	// CommittedPerS is the rate at which the writers' fails were answered.
+	CommittedPerS float64 `json:"committed_per_s,omitempty"`
+	// MaxSendLagUs is how late the latest paced send left after its schedule.
+	MaxSendLagUs int64 `json:"max_send_lag_us,omitempty"`
+	latency
+	// Since* is the latency from the after side's since, which the server sets in the
+	// write transaction (before the commit's fsync): closer to commit-to-receipt.
+	SinceP50 int64 `json:"since_p50_us,omitempty"`
+	SinceP99 int64 `json:"since_p99_us,omitempty"`
+	SinceMax int64 `json:"since_max_us,omitempty"`
+	// ServerWrites is the number of stream writes the server made to live subscribers and
+	// FramesPerWrite the frames each carried on average (bbs_stream_queue_depth_events).
+	ServerWrites   int64    `json:"server_writes,omitempty"`
+	FramesPerWrite float64  `json:"frames_per_write,omitempty"`
+	Lost           int64    `json:"lost"`
+	Dup            int64    `json:"dup"`
+	OutOfOrder     int64    `json:"out_of_order"`
+	WriteErrors    int64    `json:"write_errors"`
+	ServerCPU      float64  `json:"server_cpu_pct"`
+	ServerRSS      float64  `json:"server_rss_mb"`
+	ServerHWM      float64  `json:"server_hwm_mb"`
+	BenchCPU       float64  `json:"bench_cpu_pct"`
+	Ratio          *float64 `json:"ratio,omitempty"`
+	runInfo
+}
+
+// failRun is the workload of fanout and paced: events padded actual_lrp_changed events
+// delivered to subs subscribers.
+type failRun struct {
+	name    string // scenario name
+	command string
+	subs    int
+	events  int
+	payload int
+	writers int
+	rate    float64 // events per second; 0: as fast as possible
+	preload bool    // write the events first, then subscribe from a cursor before them
+	common  commonFlags
+}
+
+func runFanout(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
+	r := failRun{name: "fanout", command: commandLine("fanout", args)}
+	r.common.register(fs)
+	fs.IntVar(&r.subs, "subs", 100, "subscribers")
+	fs.IntVar(&r.events, "events", 10000, "events")
+	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
+	fs.IntVar(&r.writers, "writers", 16, "concurrent writers (HTTP keep-alive clients)")
+	baseline := fs.String("baseline", "", `"raw": first run the same workload against a minimal net/http SSE handler`)
+	fs.BoolVar(&r.preload, "preload", false, "write the events first, then connect the subscribers from a cursor before them: delivery alone (the catch-up path), without the commit path")
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if err := r.check(e, fs); err != nil {
+		return err
+	}
+	if *baseline != "" && *baseline != "raw" {
+		return badFlag(e, fs, `-baseline must be "raw" or empty, got %q`, *baseline)
+	}
+	return r.runWithBaseline(ctx, e, *baseline == "raw")
+}
+
+// runWithBaseline runs the raw baseline first when asked, then ours, and prints their
+// lines; ours carries the ratio of the delivery rates (fanout only: paced runs deliver at
+// the rate by design).
+func (r *failRun) runWithBaseline(ctx context.Context, e *env, baseline bool) error {
+	ctx, cancel := context.WithTimeout(ctx, r.common.timeout)
+	defer cancel()
+	stopProfile, err := r.common.profileBench()
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+
+	var rawRate float64
+	if baseline {
+		res, err := r.raw(ctx, e)
+		if err != nil {
+			return err
+		}
+		if err := e.emit(res); err != nil {
+			return err
+		}
+		rawRate = res.DeliveredPerS
+	}
+	res, err := r.ours(ctx, e)
+	if err != nil {
+		return err
+	}
+	if rawRate > 0 && r.rate == 0 {
+		ratio := round(res.DeliveredPerS/rawRate, 3)
+		res.Ratio = &ratio
+	}
+	return e.emit(res)
+}
+
+func runPaced(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("paced", flag.ContinueOnError)
+	r := failRun{name: "paced", command: commandLine("paced", args)}
+	r.common.register(fs)
+	fs.IntVar(&r.subs, "subs", 100, "subscribers")
+	fs.Float64Var(&r.rate, "rate", 500, "events per second")
+	duration := fs.Duration("duration", 10*time.Second, "how long events are written")
+	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
+	fs.IntVar(&r.writers, "writers", 16, "concurrent writers (HTTP keep-alive clients)")
+	baseline := fs.String("baseline", "", `"raw": first run the same paced frames through a minimal net/http SSE handler`)
+	if err := parseFlags(e, fs, args); err != nil {
+		return err
+	}
+	if r.rate <= 0 || *duration <= 0 {
+		return badFlag(e, fs, "-rate and -duration must be positive")
+	}
+	if *baseline != "" && *baseline != "raw" {
+		return badFlag(e, fs, `-baseline must be "raw" or empty, got %q`, *baseline)
+	}
+	r.events = int(r.rate * duration.Seconds())
+	if err := r.check(e, fs); err != nil {
+		return err
+	}
+	return r.runWithBaseline(ctx, e, *baseline == "raw")
+}
+
+func (r *failRun) check(e *env, fs *flag.FlagSet) error {
+	switch {
+	case r.subs < 1 || r.subs > 20000:
+		return badFlag(e, fs, "-subs must be in 1..20000, got %d", r.subs)
+	case r.events < 1 || r.events > 10_000_000:
+		return badFlag(e, fs, "-events must be in 1..10000000, got %d", r.events)
+	case r.payload < 0 || r.payload > 512<<10:
+		return badFlag(e, fs, "-payload must be in 0..524288, got %d", r.payload)
+	case r.writers < 1 || r.writers > 256:
+		return badFlag(e, fs, "-writers must be in 1..256, got %d", r.writers)
+	case r.common.timeout <= 0:
+		return badFlag(e, fs, "-timeout must be positive")
+	}
+	return nil
+}
+
+// The server's histogram of the frames each live stream write carried.
+const (
+	metricDepthSum   = "bbs_stream_queue_depth_events_sum"
+	metricDepthCount = "bbs_stream_queue_depth_events_count"
+)
+
+// ours runs the workload against the real server in its own process.
+func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
+	res := fanoutResult{Scenario: r.name, Server: "bbs", Command: r.command, Subs: r.subs, Events: r.events,
+		Payload: r.payload, Writers: r.writers, Rate: r.rate, Preload: r.preload, runInfo: newRunInfo(r.common.db)}
+	msgSize, err := messageSize(r.payload)
+	if err != nil {
+		return res, err
+	}
+	srv, err := startServer(ctx, r.common.serverOptions(), e.log)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if err := srv.stop(); err != nil {
+			e.log.Error("stopping the server", "error", err)
+		}
+	}()
+	cl, err := newSDKClient(srv.url, r.writers)
+	if err != nil {
+		return res, err
+	}
+	w, err := newFailWriters(ctx, cl, r.writers, msgSize, e.log)
+	if err != nil {
+		return res, err
+	}
+	hc := newStreamClient()
+	defer hc.CloseIdleConnections()
+	url := srv.url + "/v1/events"
+	m0, err := serverMetrics(ctx, hc, srv.url, metricDepthSum, metricDepthCount)
+	if err != nil {
+		return res, err
+	}
+	var (
+		g     *subGroup
+		ws    writeStats
+		start time.Time
+		cpu   cpuMeter
+	)
+	if !r.preload {
+		if g, err = connectSubs(ctx, hc, url, "", r.subs, r.events); err != nil {
+			return res, err
+		}
+		defer g.close()
+		e.log.Info("subscribers connected", "subs", r.subs)
+		cpu = startCPU(srv.pid())
+		start = time.Now()
+		ws = w.run(ctx, 0, r.events, r.rate, start)
+	} else {
+		// The events are in the log before anyone subscribes; the subscribers then connect
+		// from a cursor taken before them, all at once, and catch up.
+		cursor, err := firstCursor(ctx, hc, url, w)
+		if err != nil {
+			return res, err
+		}
+		wstart := time.Now()
+		ws = w.run(ctx, 0, r.events, 0, wstart)
+		if ws.lastDone.After(wstart) {
+			res.CommittedPerS = perSecond(ws.ok, ws.lastDone.Sub(wstart))
+		}
+		e.log.Info("events preloaded", "events", ws.ok, "committed_per_s", res.CommittedPerS)
+		cpu = startCPU(srv.pid())
+		start = time.Now()
+		if g, err = connectSubs(ctx, hc, url, cursor, r.subs, r.events); err != nil {
+			return res, err
+		}
+		defer g.close()
+	}
+	res.TimedOut = !g.waitUnique(ctx, ws.ok) || ctx.Err() != nil
+	end := time.Now()
+	if m1, err := serverMetrics(context.Background(), hc, srv.url, metricDepthSum, metricDepthCount); err == nil {
+		if n := m1[metricDepthCount] - m0[metricDepthCount]; n > 0 {
+			res.ServerWrites = int64(n)
+			res.FramesPerWrite = round((m1[metricDepthSum]-m0[metricDepthSum])/n, 2)
+		}
+	}
+	res.ServerCPU, res.BenchCPU = cpu.stop()
+	rss, hwm, _ := procMem(srv.pid())
+	if err := srv.heapProfile(r.common.memprofile); err != nil {
+		e.log.Error("heap profile", "error", err)
+	}
+	res.ServerRSS, res.ServerHWM = mb(rss), mb(hwm)
+	g.close()
+
+	st := g.stats()
+	if !res.TimedOut && st.lastAt > 0 {
+		end = time.Unix(0, st.lastAt)
+	}
+	wall := end.Sub(start)
+	res.WallS = round(wall.Seconds(), 3)
+	res.FrameBytes = st.frameBytes
+	res.DeliveredPerS = perSecond(st.unique, wall)
+	if ws.lastDone.After(start) && !r.preload {
+		res.CommittedPerS = perSecond(ws.ok, ws.lastDone.Sub(start))
+	}
+	res.MaxSendLagUs = ws.maxLag.Microseconds()
+	res.latency = latencyOf(st.hist, "request_sent")
+	if r.preload {
+		res.latency.From = "request_sent (preloaded: includes the time the event waited in the log)"
+	}
+	res.SinceP50, res.SinceP99, res.SinceMax = st.sinceHist.quantile(0.5), st.sinceHist.quantile(0.99), st.sinceHist.quantile(1)
+	res.Lost = max(0, ws.ok*int64(r.subs)-st.unique)
+	res.Dup, res.OutOfOrder = st.dup, st.ooo
+	res.WriteErrors = ws.errs
+	res.Ends = endsSummary(st.ends)
+	e.log.Info("run done", "server", "bbs", "delivered_per_s", res.DeliveredPerS, "lost", res.Lost)
+	return res, nil
+}
+
+// raw runs the workload against the baseline handler in the bench process.
+func (r *failRun) raw(ctx context.Context, e *env) (fanoutResult, error) {
+	res := fanoutResult{Scenario: r.name, Server: "raw", Command: r.command, Subs: r.subs, Events: r.events,
+		Payload: r.payload, Rate: r.rate, runInfo: newRunInfo("")}
+	res.DB = ""
+	msgSize, err := messageSize(r.payload)
+	if err != nil {
+		return res, err
+	}
+	b, err := newRawBaseline(r.events, msgSize)
+	if err != nil {
+		return res, err
+	}
+	defer b.close()
+	hc := newStreamClient()
+	defer hc.CloseIdleConnections()
+	g, err := connectSubs(ctx, hc, b.url, "", r.subs, r.events)
+	if err != nil {
+		return res, err
+	}
+	defer g.close()
+	if n := b.connected(); n != r.subs {
+		return res, fmt.Errorf("bbs-bench: raw baseline: %d handlers for %d subscribers", n, r.subs)
+	}
+
+	cpu := startCPU(0)
+	var start time.Time
+	from := "release"
+	if r.rate > 0 {
+		start, from = time.Now(), "published"
+		res.MaxSendLagUs = b.publishAt(ctx, start, r.rate).Microseconds()
+	} else {
+		start = b.release()
+	}
+	res.TimedOut = !g.waitUnique(ctx, int64(r.events)) || ctx.Err() != nil
+	end := time.Now()
+	_, res.BenchCPU = cpu.stop()
+	g.close()
+
+	st := g.stats()
+	if !res.TimedOut && st.lastAt > 0 {
+		end = time.Unix(0, st.lastAt)
+	}
+	wall := end.Sub(start)
+	res.WallS = round(wall.Seconds(), 3)
+	res.FrameBytes = st.frameBytes
+	res.DeliveredPerS = perSecond(st.unique, wall)
+	res.latency = latencyOf(st.hist, from)
+	res.Lost = max(0, int64(r.events)*int64(r.subs)-st.unique)
+	res.Dup, res.OutOfOrder = st.dup, st.ooo
+	res.Ends = endsSummary(st.ends)
+	e.log.Info("run done", "server", "raw", "delivered_per_s", res.DeliveredPerS, "lost", res.Lost)
+	return res, nil
+}
+
+// firstCursor writes one event (index 0) with a subscriber connected and returns its
+// cursor: a position before everything written afterwards.
+func firstCursor(ctx context.Context, hc *http.Client, url string, w *failWriters) (string, error) {
+	g, err := connectSubs(ctx, hc, url, "", 1, 1)
+	if err != nil {
+		return "", err
+	}
+	defer g.close()
+	if ws := w.run(ctx, 0, 1, 0, time.Now()); ws.ok != 1 {
+		return "", fmt.Errorf("bbs-bench: the first event was not written")
+	}
+	got := g.waitUnique(ctx, 1)
+	g.close()
+	if cursor := g.subs[0].lastID; got && cursor != "" {
+		return cursor, nil
+	}
+	return "", fmt.Errorf("bbs-bench: the subscriber did not receive the first event: %v", g.stats().ends)
+}

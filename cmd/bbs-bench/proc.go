@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
+// Bounds of the server process's lifecycle.
+const (
+	serverStartTimeout = 30 * time.Second
+	serverStopTimeout  = 30 * time.Second
+)
+
+// serverOptions are the settings a scenario passes to the serve subcommand.
+type serverOptions struct {
+	// DB is the database URL; "" means a SQLite file in a new temporary directory.
+	DB string
+	// Heartbeat, QueueEvents, QueueBytes and WriteTimeout are the server's stream settings
+	// (0: the server's default).
+	Heartbeat    time.Duration
+	QueueEvents  int
+	QueueBytes   int
+	WriteTimeout time.Duration
+	// CPUProfile is where the server writes a CPU profile of its whole life; "" means none.
+	CPUProfile string
+	// MemProfile is where the server writes a heap profile when heapProfile asks; ""
+	// means none.
+	MemProfile string
+	// LogLevel is the server's log level (its logs go to the bench's stderr).
+	LogLevel string
+}
+
+// serverProc is a server running in a child process.
+type serverProc struct {
+	cmd  *exec.Cmd
+	url  string
+	db   string
+	tmp  string // temporary directory of the default database, removed by stop
+	done chan struct{}
+	err  error // the result of Wait, set before done is closed
+	log  *slog.Logger
+}
+
+// startServer runs `bbs-bench serve` in a child process and returns once it has printed
+// its URL (bounded by serverStartTimeout and ctx). The child gets SIGTERM if the bench dies.
+func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*serverProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bbs-bench: finding my executable: %w", err)
+	}
+	p := &serverProc{db: opts.DB, done: make(chan struct{}), log: log}
+	if p.db == "" {
+		p.tmp, err = os.MkdirTemp("", "bbs-bench-*")
+		if err != nil {
+			return nil, fmt.Errorf("bbs-bench: temporary directory: %w", err)
+		}
+		p.db = "sqlite://" + filepath.Join(p.tmp, "bbs.db")
+	}
+	args := []string{"serve", "--db", p.db, "--listen", "127.0.0.1:0"}
+	if opts.Heartbeat > 0 {
+		args = append(args, "--heartbeat", opts.Heartbeat.String())
+	}
+	if opts.QueueEvents > 0 {
+		args = append(args, "--queue-events", strconv.Itoa(opts.QueueEvents))
+	}
+	if opts.QueueBytes > 0 {
+		args = append(args, "--queue-bytes", strconv.Itoa(opts.QueueBytes))
+	}
+	if opts.WriteTimeout > 0 {
+		args = append(args, "--write-timeout", opts.WriteTimeout.String())
+	}
+	if opts.CPUProfile != "" {
+		args = append(args, "--cpuprofile", opts.CPUProfile)
+	}
+	if opts.MemProfile != "" {
+		args = append(args, "--memprofile", opts.MemProfile)
+	}
+	if opts.LogLevel != "" {
+		args = append(args, "--log-level", opts.LogLevel)
+	}
+	p.cmd = exec.Command(exe, args...)
+	p.cmd.Stderr = os.Stderr
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	stdout, err := p.cmd.StdoutPipe()
+	if err != nil {
+		p.removeTmp()
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		p.removeTmp()
+		return nil, fmt.Errorf("bbs-bench: starting the server: %w", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+
+	urlc := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if u, ok := strings.CutPrefix(sc.Text(), "url "); ok {
+				urlc <- u
+				break
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout) // until the child exits
+	}()
+	t := time.NewTimer(serverStartTimeout)
+	defer t.Stop()
+	select {
+	case p.url = <-urlc:
+	case <-p.done:
+		p.removeTmp()
+		return nil, fmt.Errorf("bbs-bench: the server exited before listening: %v", p.err)
+	case <-t.C:
+		_ = p.stop()
+		return nil, fmt.Errorf("bbs-bench: the server printed no URL within %v", serverStartTimeout)
+	case <-ctx.Done():
+		_ = p.stop()
+		return nil, ctx.Err()
+	}
+	log.Info("server started", "pid", p.cmd.Process.Pid, "url", p.url, "db", p.db)
+	return p, nil
+}
+
+// heapProfile asks the server to write its heap profile (serve --memprofile): it sends
+// SIGUSR1 and waits up to 10 s for the file to be written.
+func (p *serverProc) heapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	before, _ := os.Stat(path)
+	if err := p.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		if st, err := os.Stat(path); err == nil && st.Size() > 0 && (before == nil || st.ModTime().After(before.ModTime())) {
+			time.Sleep(200 * time.Millisecond) // let the write finish
+			return nil
+		}
+	}
+	return fmt.Errorf("bbs-bench: the server wrote no heap profile to %s within 10s", path)
+}
+
+// pid is the server's process id.
+func (p *serverProc) pid() int { return p.cmd.Process.Pid }
+
+// stop sends SIGTERM, waits up to serverStopTimeout for a graceful exit (then kills), and
+// removes the temporary database.
+func (p *serverProc) stop() error {
+	defer p.removeTmp()
+	select {
+	case <-p.done:
+		return p.exitErr()
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	t := time.NewTimer(serverStopTimeout)
+	defer t.Stop()
+	select {
+	case <-p.done:
+		return p.exitErr()
+	case <-t.C:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("bbs-bench: the server did not stop within %v and was killed", serverStopTimeout)
+	}
+}
+
+func (p *serverProc) exitErr() error {
+	if p.err != nil {
+		return fmt.Errorf("bbs-bench: the server exited: %w", p.err)
+	}
+	return nil
+}
+
+func (p *serverProc) removeTmp() {
+	if p.tmp != "" {
+		_ = os.RemoveAll(p.tmp)
+		p.tmp = ""
+	}
+}
+
+// procCPU returns the user+system CPU time of process pid from /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may hold spaces: the fields that follow start after
+	// the last ')'. utime and stime are fields 14 and 15, so 11 and 12 after field 3.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, errors.New("bbs-bench: malformed /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("bbs-bench: short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// selfCPU returns the user+system CPU time of the bench process (getrusage).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procMem returns VmRSS and VmHWM of process pid, in bytes.
+func procMem(pid int) (rss, hwm int64, err error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		name, val, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmRSS" && name != "VmHWM") {
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) == 0 {
+			continue
+		}
+		kb, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		if name == "VmRSS" {
+			rss = kb << 10
+		} else {
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm, nil
+}
+
+// cpuMeter measures the CPU of the server process and of the bench over a window.
+type cpuMeter struct {
+	pid          int // 0: no server process
+	start        time.Time
+	server, self time.Duration
+}
+
+func startCPU(pid int) cpuMeter {
+	m := cpuMeter{pid: pid, start: time.Now(), self: selfCPU()}
+	if pid > 0 {
+		m.server, _ = procCPU(pid)
+	}
+	return m
+}
+
+// stop returns the CPU percent (of one core) of the server and of the bench since start.
+func (m cpuMeter) stop() (serverPct, benchPct float64) {
+	wall := time.Since(m.start)
+	if wall <= 0 {
+		return 0, 0
+	}
+	benchPct = round(100*float64(selfCPU()-m.self)/float64(wall), 1)
+	if m.pid > 0 {
+		if c, err := procCPU(m.pid); err == nil {
+			serverPct = round(100*float64(c-m.server)/float64(wall), 1)
+		}
+	}
+	return serverPct, benchPct
+}
+
+// serverMetrics reads samples of the server's Prometheus endpoint by name (without
+// labels; the samples of every label set of a name are summed).
+func serverMetrics(ctx context.Context, hc *http.Client, url string, names ...string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("bbs-bench: GET /metrics: %s", resp.Status)
+	}
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	out := make(map[string]float64, len(names))
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		name := line[:i]
+		if j := strings.IndexByte(name, '{'); j >= 0 {
+			name = name[:j] // label sets of one metric are summed
+		}
+		if !want[name] {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[name] += v
+		}
+	}
+	return out, sc.Err()
+}
+
+// raiseFileLimit raises the soft RLIMIT_NOFILE to the hard limit (idle opens thousands of
+// connections).
+func raiseFileLimit() {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		return
+	}
+	if rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
+	}
+}
