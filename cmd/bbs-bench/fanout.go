@@ -69,7 +69,7 @@ func runFanout(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&r.subs, "subs", 100, "subscribers")
 	fs.IntVar(&r.events, "events", 10000, "events")
 	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
-	fs.IntVar(&r.writers, "writers", 16, "concurrent writers (HTTP keep-alive clients)")
+	fs.IntVar(&r.writers, "writers", 64, "concurrent writers (HTTP keep-alive clients)")
 	baseline := fs.String("baseline", "", `"raw": first run the same workload against a minimal net/http SSE handler`)
 	fs.BoolVar(&r.preload, "preload", false, "write the events first, then connect the subscribers from a cursor before them: delivery alone (the catch-up path), without the commit path")
 	if err := parseFlags(e, fs, args); err != nil {

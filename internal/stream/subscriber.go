@@ -89,6 +89,11 @@ func (s *subscriber) run() {
 	hd.Set("Content-Type", "text/event-stream; charset=utf-8")
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("X-Accel-Buffering", "no")
+	// No chunked encoding: the body is the raw event stream and the connection closes
+	// when the stream ends (net/http's setup for Server-Sent Events). A batch of frames
+	// then goes out in one write system call instead of a chunk header, the data and a
+	// trailer.
+	hd.Set("Transfer-Encoding", "identity")
 	s.w.WriteHeader(http.StatusOK)
 	s.timer = time.NewTimer(s.h.cfg.Heartbeat)
 	defer s.timer.Stop()
