@@ -236,8 +236,12 @@ func NewEvent(eventType string) Event {
 
 // DecodeEvent decodes the JSON payload of an event of the given type. An unknown type is
 // ErrUnknownEventType; a payload that is not JSON of the type's shape is an error naming
-// the type.
+// the type. The LRP event types take a fast path (decodeFast) that gives exactly what
+// encoding/json gives, or leaves the payload to encoding/json.
 func DecodeEvent(eventType string, data []byte) (Event, error) {
+	if ev, ok := decodeFast(eventType, data); ok {
+		return ev, nil
+	}
 	ev := NewEvent(eventType)
 	if ev == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownEventType, eventType)
