@@ -35,14 +35,8 @@ type e2eResult struct {
 	DeliveredPerS float64 `json:"delivered_per_s"`
 	MaxSendLagUs  int64   `json:"max_send_lag_us,omitempty"`
 	latency
-	Lost        int64   `json:"lost"`
-	Dup         int64   `json:"dup"`
-	OutOfOrder  int64   `json:"out_of_order"`
-	WriteErrors int64   `json:"write_errors"`
-	ServerCPU   float64 `json:"server_cpu_pct"`
-	ServerRSS   float64 `json:"server_rss_mb"`
-	ServerHWM   float64 `json:"server_hwm_mb"`
-	BenchCPU    float64 `json:"bench_cpu_pct"`
+	integrity
+	procUsage
 	runInfo
 }
 

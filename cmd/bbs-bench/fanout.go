@@ -34,17 +34,11 @@ type fanoutResult struct {
 	SinceMax int64 `json:"since_max_us,omitempty"`
 	// ServerWrites is the number of stream writes the server made to live subscribers and
 	// FramesPerWrite the frames each carried on average (bbs_stream_queue_depth_events).
-	ServerWrites   int64    `json:"server_writes,omitempty"`
-	FramesPerWrite float64  `json:"frames_per_write,omitempty"`
-	Lost           int64    `json:"lost"`
-	Dup            int64    `json:"dup"`
-	OutOfOrder     int64    `json:"out_of_order"`
-	WriteErrors    int64    `json:"write_errors"`
-	ServerCPU      float64  `json:"server_cpu_pct"`
-	ServerRSS      float64  `json:"server_rss_mb"`
-	ServerHWM      float64  `json:"server_hwm_mb"`
-	BenchCPU       float64  `json:"bench_cpu_pct"`
-	Ratio          *float64 `json:"ratio,omitempty"`
+	ServerWrites   int64   `json:"server_writes,omitempty"`
+	FramesPerWrite float64 `json:"frames_per_write,omitempty"`
+	integrity
+	procUsage
+	Ratio *float64 `json:"ratio,omitempty"`
 	runInfo
 }
 

@@ -351,3 +351,20 @@ func raiseFileLimit() {
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl)
 	}
 }
+
+// integrity is what every scenario that delivers events checks: each event received
+// exactly once, in order, and no write failed.
+type integrity struct {
+	Lost        int64 `json:"lost"`
+	Dup         int64 `json:"dup"`
+	OutOfOrder  int64 `json:"out_of_order"`
+	WriteErrors int64 `json:"write_errors"`
+}
+
+// procUsage is the CPU and memory of the server process and of the bench.
+type procUsage struct {
+	ServerCPU float64 `json:"server_cpu_pct"`
+	ServerRSS float64 `json:"server_rss_mb"`
+	ServerHWM float64 `json:"server_hwm_mb"`
+	BenchCPU  float64 `json:"bench_cpu_pct"`
+}

@@ -22,14 +22,8 @@ type resumeResult struct {
 	CatchUpS      float64 `json:"catchup_s"`
 	CatchUpPerS   float64 `json:"catchup_events_per_s"`
 	CatchUpMBPerS float64 `json:"catchup_mb_per_s"`
-	Lost          int64   `json:"lost"`
-	Dup           int64   `json:"dup"`
-	OutOfOrder    int64   `json:"out_of_order"`
-	WriteErrors   int64   `json:"write_errors"`
-	ServerCPU     float64 `json:"server_cpu_pct"`
-	ServerRSS     float64 `json:"server_rss_mb"`
-	ServerHWM     float64 `json:"server_hwm_mb"`
-	BenchCPU      float64 `json:"bench_cpu_pct"`
+	integrity
+	procUsage
 	runInfo
 }
 
