@@ -191,6 +191,28 @@ var _ = Describe("Server", func() {
 		Entry("nil", nil),
 	)
 
+	It("NewServer() without a test serves until the caller closes it", func() {
+		srv := fakes.NewServer()
+		ctx := context.Background()
+		Expect(srv.Client().Ping(ctx)).To(BeTrue())
+		Expect(srv.Close()).To(Succeed())
+		Expect(srv.Client().Ping(ctx)).To(BeFalse())
+	})
+
+	It("NewServer refuses arguments that are neither a test nor an option", func() {
+		tb := &recordingTB{}
+		Expect(fakes.NewServer(tb, "heartbeat")).To(BeNil())
+		Expect(tb.fatal).To(ContainSubstring("argument 1 is a string"))
+
+		tb = &recordingTB{}
+		Expect(fakes.NewServer(tb, &recordingTB{})).To(BeNil())
+		Expect(tb.fatal).To(ContainSubstring("second test"))
+		Expect(tb.cleanups).To(BeEmpty())
+
+		Expect(func() { fakes.NewServer(42) }).To(PanicWith(MatchError(ContainSubstring("argument 0 is a int"))))
+		Expect(func() { fakes.NewServer(fakes.WithHeartbeat(0)) }).To(PanicWith(MatchError(ContainSubstring("WithHeartbeat"))))
+	})
+
 	It("StartServer serves without a test", func() {
 		srv, err := fakes.StartServer(context.Background())
 		Expect(err).NotTo(HaveOccurred())

@@ -84,20 +84,59 @@ type Server struct {
 	err  error
 }
 
-// NewServer starts a Server and registers its Close with t.Cleanup, so it is closed with
-// the test. It fails t (Fatalf) when the server cannot start.
-func NewServer(t TB, opts ...ServerOption) *Server {
-	t.Helper()
-	s, err := StartServer(context.Background(), opts...)
-	if err != nil {
-		t.Fatalf("fakes: starting the server: %v", err)
+// NewServer starts a Server. Its arguments, all optional and in any order, are a test (a
+// TB: *testing.T, *testing.B, GinkgoT()) and ServerOptions:
+//
+//	srv := fakes.NewServer()                                // the caller closes it: defer srv.Close()
+//	srv := fakes.NewServer(t)                               // closed with the test (t.Cleanup)
+//	srv := fakes.NewServer(GinkgoT(), fakes.WithHeartbeat(time.Second))
+//
+// With a test, the server is closed by t.Cleanup and a failure to start fails the test
+// (Fatalf). Without one, a failure to start panics, and the caller must Close the server.
+// Any other argument is a programming error reported the same way.
+func NewServer(args ...any) *Server {
+	var t TB
+	var opts []ServerOption
+	var argErr error
+	for i, a := range args {
+		switch a := a.(type) {
+		case ServerOption:
+			opts = append(opts, a)
+		case TB:
+			if t != nil {
+				argErr = fmt.Errorf("fakes: NewServer: argument %d is a second test", i)
+				continue
+			}
+			t = a
+		default:
+			argErr = fmt.Errorf("fakes: NewServer: argument %d is a %T, not a test (TB) or a ServerOption", i, a)
+		}
+	}
+	fail := func(err error) {
+		if t == nil {
+			panic(err)
+		}
+		t.Fatalf("%v", err)
+	}
+	if t != nil {
+		t.Helper()
+	}
+	if argErr != nil {
+		fail(argErr)
 		return nil
 	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Fatalf("fakes: stopping the server: %v", err)
-		}
-	})
+	s, err := StartServer(context.Background(), opts...)
+	if err != nil {
+		fail(fmt.Errorf("fakes: starting the server: %w", err))
+		return nil
+	}
+	if t != nil {
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Fatalf("fakes: stopping the server: %v", err)
+			}
+		})
+	}
 	return s
 }
 
