@@ -254,27 +254,8 @@ func DecodeEvent(eventType string, data []byte) (Event, error) {
 
 // EventTraceID returns the trace id an event carries, or "".
 func EventTraceID(e Event) string {
-	switch e := e.(type) {
-	case *DesiredLRPCreatedEvent:
-		return e.TraceID
-	case *DesiredLRPChangedEvent:
-		return e.TraceID
-	case *DesiredLRPRemovedEvent:
-		return e.TraceID
-	case *ActualLRPCreatedEvent:
-		return e.TraceID
-	case *ActualLRPChangedEvent:
-		return e.TraceID
-	case *ActualLRPRemovedEvent:
-		return e.TraceID
-	case *ActualLRPCrashedEvent:
-		return e.TraceID
-	case *TaskCreatedEvent:
-		return e.TraceID
-	case *TaskChangedEvent:
-		return e.TraceID
-	case *TaskRemovedEvent:
-		return e.TraceID
+	if f := traceIDField(e); f != nil {
+		return *f
 	}
 	return ""
 }
@@ -282,26 +263,34 @@ func EventTraceID(e Event) string {
 // SetEventTraceID sets the trace id an event carries; it does nothing for an event that
 // carries none (SnapshotEndEvent).
 func SetEventTraceID(e Event, id string) {
+	if f := traceIDField(e); f != nil {
+		*f = id
+	}
+}
+
+// traceIDField is the TraceID field of an event, nil for one without.
+func traceIDField(e Event) *string {
 	switch e := e.(type) {
 	case *DesiredLRPCreatedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *DesiredLRPChangedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *DesiredLRPRemovedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *ActualLRPCreatedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *ActualLRPChangedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *ActualLRPRemovedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *ActualLRPCrashedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *TaskCreatedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *TaskChangedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	case *TaskRemovedEvent:
-		e.TraceID = id
+		return &e.TraceID
 	}
+	return nil
 }
