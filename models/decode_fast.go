@@ -26,27 +26,31 @@ func decodeFast(eventType string, data []byte) (Event, bool) {
 	var ev Event
 	switch eventType {
 	case EventTypeActualLRPChanged:
-		ev = p.actualLRPChanged()
+		e := &ActualLRPChangedEvent{}
+		e.Before, e.After, e.TraceID = beforeAfter(&p, p.actualLRP)
+		ev = e
 	case EventTypeActualLRPCreated:
 		e := &ActualLRPCreatedEvent{}
-		e.ActualLRP, e.TraceID = p.singleActualLRP("actual_lrp")
+		e.ActualLRP, e.TraceID = single(&p, "actual_lrp", p.actualLRP)
 		ev = e
 	case EventTypeActualLRPRemoved:
 		e := &ActualLRPRemovedEvent{}
-		e.ActualLRP, e.TraceID = p.singleActualLRP("actual_lrp")
+		e.ActualLRP, e.TraceID = single(&p, "actual_lrp", p.actualLRP)
 		ev = e
 	case EventTypeActualLRPCrashed:
 		ev = p.actualLRPCrashed()
 	case EventTypeDesiredLRPCreated:
 		e := &DesiredLRPCreatedEvent{}
-		e.DesiredLRP, e.TraceID = p.singleDesiredLRP()
+		e.DesiredLRP, e.TraceID = single(&p, "desired_lrp", p.desiredLRP)
 		ev = e
 	case EventTypeDesiredLRPRemoved:
 		e := &DesiredLRPRemovedEvent{}
-		e.DesiredLRP, e.TraceID = p.singleDesiredLRP()
+		e.DesiredLRP, e.TraceID = single(&p, "desired_lrp", p.desiredLRP)
 		ev = e
 	case EventTypeDesiredLRPChanged:
-		ev = p.desiredLRPChanged()
+		e := &DesiredLRPChangedEvent{}
+		e.Before, e.After, e.TraceID = beforeAfter(&p, p.desiredLRP)
+		ev = e
 	default:
 		return nil, false
 	}
@@ -59,14 +63,14 @@ func decodeFast(eventType string, data []byte) (Event, bool) {
 
 // Event shapes.
 
-// singleActualLRP reads {"<name>": ActualLRP, "trace_id": string}.
-func (p *fastParser) singleActualLRP(name string) (a *ActualLRP, traceID string) {
+// single reads {"<name>": record, "trace_id": string}, the record read by value.
+func single[T any](p *fastParser, name string, value func() T) (v T, traceID string) {
 	var seen uint32
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
 		switch k := p.key(); string(k) {
 		case name:
 			p.once(&seen, 0)
-			a = p.actualLRP()
+			v = value()
 		case "trace_id":
 			p.once(&seen, 1)
 			traceID = p.str()
@@ -74,28 +78,28 @@ func (p *fastParser) singleActualLRP(name string) (a *ActualLRP, traceID string)
 			p.fail()
 		}
 	}
-	return a, traceID
+	return v, traceID
 }
 
-func (p *fastParser) actualLRPChanged() *ActualLRPChangedEvent {
-	e := &ActualLRPChangedEvent{}
+// beforeAfter reads {"before": record, "after": record, "trace_id": string}.
+func beforeAfter[T any](p *fastParser, value func() T) (before, after T, traceID string) {
 	var seen uint32
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
 		switch k := p.key(); string(k) {
 		case "before":
 			p.once(&seen, 0)
-			e.Before = p.actualLRP()
+			before = value()
 		case "after":
 			p.once(&seen, 1)
-			e.After = p.actualLRP()
+			after = value()
 		case "trace_id":
 			p.once(&seen, 2)
-			e.TraceID = p.str()
+			traceID = p.str()
 		default:
 			p.fail()
 		}
 	}
-	return e
+	return before, after, traceID
 }
 
 func (p *fastParser) actualLRPCrashed() *ActualLRPCrashedEvent {
@@ -233,45 +237,6 @@ func (p *fastParser) modificationTag() ModificationTag {
 		}
 	}
 	return t
-}
-
-// singleDesiredLRP reads {"desired_lrp": DesiredLRP, "trace_id": string}.
-func (p *fastParser) singleDesiredLRP() (d *DesiredLRP, traceID string) {
-	var seen uint32
-	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "desired_lrp":
-			p.once(&seen, 0)
-			d = p.desiredLRP()
-		case "trace_id":
-			p.once(&seen, 1)
-			traceID = p.str()
-		default:
-			p.fail()
-		}
-	}
-	return d, traceID
-}
-
-func (p *fastParser) desiredLRPChanged() *DesiredLRPChangedEvent {
-	e := &DesiredLRPChangedEvent{}
-	var seen uint32
-	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "before":
-			p.once(&seen, 0)
-			e.Before = p.desiredLRP()
-		case "after":
-			p.once(&seen, 1)
-			e.After = p.desiredLRP()
-		case "trace_id":
-			p.once(&seen, 2)
-			e.TraceID = p.str()
-		default:
-			p.fail()
-		}
-	}
-	return e
 }
 
 // desiredLRP reads a DesiredLRP object (not null).
