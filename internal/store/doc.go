@@ -24,6 +24,12 @@
 // for the Views in progress), so long Views delay writes. It is meant for tests and
 // development.
 //
+// Checkpoints: the write connection never checkpoints (wal_autocheckpoint off), so no
+// commit waits for the WAL to be copied into the database file. A checkpointer goroutine,
+// started by OpenSQLite and stopped by Close, does it on its own connection after commits
+// (PASSIVE checkpoints, at most one every 50 ms, which neither wait for nor block the
+// writer and the readers); the WAL file is truncated to 64 MiB when SQLite restarts it.
+//
 // Connections: one write connection, used only by the committer goroutine, and a pool of
 // up to 8 read-only connections for View, ReadLog and LogBounds, which run concurrently
 // with writes: in WAL mode every read transaction sees one committed snapshot. View opens

@@ -40,6 +40,8 @@ type sqliteStore struct {
 	unlock func() error
 
 	wdb   *sql.DB   // the write database: one connection, held by wconn
+	ckdb  *sql.DB   // the checkpointer's connection (file stores)
+	ckpt  *checkpointer
 	wconn *sql.Conn // used only by the committer goroutine (and by OpenSQLite before it starts)
 	rdb   *sql.DB   // the pool of read connections
 
@@ -95,7 +97,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	}
 	s.reqs = make(chan *request, s.maxBatch)
 
-	writeDSN, readDSN, err := sqliteDSNs(path)
+	writeDSN, readDSN, checkpointDSN, err := sqliteDSNs(path)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +111,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 			return nil, err
 		}
 	}
-	if err := s.open(ctx, writeDSN, readDSN); err != nil {
+	if err := s.open(ctx, writeDSN, readDSN, checkpointDSN); err != nil {
 		s.closeDBs()
 		return nil, err
 	}
@@ -117,29 +119,34 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	return s, nil
 }
 
-// sqliteDSNs returns the DSNs of the write connection and of the read connections.
-func sqliteDSNs(path string) (writeDSN, readDSN string, err error) {
+// sqliteDSNs returns the DSNs of the write connection, of the read connections and of the
+// checkpointer's connection ("" for the in-memory store, which has no WAL).
+func sqliteDSNs(path string) (writeDSN, readDSN, checkpointDSN string, err error) {
 	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeoutMs)
 	if path == MemoryPath {
 		base := "file:bbs-" + randomID(16) + "?mode=memory&cache=shared&" + busy
-		return base, base + "&_pragma=query_only(1)", nil
+		return base, base + "&_pragma=query_only(1)", "", nil
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", fmt.Errorf("store: sqlite path %q: %w", path, err)
+		return "", "", "", fmt.Errorf("store: sqlite path %q: %w", path, err)
 	}
 	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return "", "", fmt.Errorf("store: creating the directory of %q: %w", path, err)
+		return "", "", "", fmt.Errorf("store: creating the directory of %q: %w", path, err)
 	}
 	// A URI filename: escape what SQLite would read as URI syntax.
 	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	// No automatic checkpoints on the write connection: the checkpointer copies the WAL in
+	// the background (sqlite_checkpoint.go), so that no commit waits for a checkpoint.
 	writeDSN = u + "?" + busy +
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(0)"
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(0)" +
+		"&_pragma=wal_autocheckpoint(0)" + fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
 	readDSN = u + "?" + busy + "&_pragma=query_only(1)&_pragma=mmap_size(268435456)"
-	return writeDSN, readDSN, nil
+	checkpointDSN = u + "?" + busy
+	return writeDSN, readDSN, checkpointDSN, nil
 }
 
-func (s *sqliteStore) open(ctx context.Context, writeDSN, readDSN string) error {
+func (s *sqliteStore) open(ctx context.Context, writeDSN, readDSN, checkpointDSN string) error {
 	var err error
 	s.wdb, err = sql.Open("sqlite", writeDSN)
 	if err != nil {
@@ -182,6 +189,19 @@ func (s *sqliteStore) open(ctx context.Context, writeDSN, readDSN string) error 
 	if err := s.rdb.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: opening sqlite readers: %w", err)
 	}
+	if !s.memory {
+		if s.ckdb, err = sql.Open("sqlite", checkpointDSN); err != nil {
+			return fmt.Errorf("store: opening the checkpoint connection: %w", err)
+		}
+		s.ckdb.SetMaxOpenConns(1)
+		s.ckdb.SetMaxIdleConns(1)
+		s.ckdb.SetConnMaxLifetime(0)
+		s.ckdb.SetConnMaxIdleTime(0)
+		if err := s.ckdb.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: opening the checkpoint connection: %w", err)
+		}
+		s.ckpt = newCheckpointer(s.ckdb)
+	}
 	return nil
 }
 
@@ -205,6 +225,9 @@ func (s *sqliteStore) Close() error {
 		close(s.reqs)
 		s.mu.Unlock()
 		<-s.done
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
 		s.closeErr = s.closeDBs()
 	})
 	return s.closeErr
@@ -217,6 +240,9 @@ func (s *sqliteStore) closeDBs() error {
 	}
 	if s.rdb != nil {
 		errs = append(errs, s.rdb.Close())
+	}
+	if s.ckdb != nil {
+		errs = append(errs, s.ckdb.Close())
 	}
 	if s.wconn != nil {
 		errs = append(errs, s.wconn.Close())

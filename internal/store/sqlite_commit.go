@@ -135,6 +135,9 @@ func (s *sqliteStore) runBatch(batch []*request) {
 	if len(committed) > 0 && s.onCommit != nil {
 		s.onCommit(committed)
 	}
+	if s.ckpt != nil {
+		s.ckpt.grew()
+	}
 	for _, r := range batch {
 		close(r.done)
 	}

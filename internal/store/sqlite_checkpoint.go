@@ -1,0 +1,81 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// Checkpoint settings of a file store.
+const (
+	// checkpointGap is the least time between two checkpoints: commits in between are
+	// copied by the next one.
+	checkpointGap = 50 * time.Millisecond
+	// checkpointTimeout bounds one checkpoint.
+	checkpointTimeout = 30 * time.Second
+	// walSizeLimit is the size the WAL file is truncated to when SQLite restarts it.
+	walSizeLimit = 64 << 20
+)
+
+// checkpointer copies the WAL into the database file in the background, so that no
+// commit pays for it: the write connection has wal_autocheckpoint off, and the committer
+// only kicks this goroutine after a commit. It runs PASSIVE checkpoints (they never wait
+// for, nor block, the writer or the readers) on its own connection, at most one every
+// checkpointGap. Started by open, stopped by Close before the connections close (the last
+// connection to close checkpoints what is left).
+type checkpointer struct {
+	db   *sql.DB
+	kick chan struct{} // capacity 1: a pending "the WAL grew"
+	stop chan struct{}
+	done chan struct{}
+}
+
+func newCheckpointer(db *sql.DB) *checkpointer {
+	c := &checkpointer{db: db, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+// grew tells the checkpointer that a commit appended to the WAL. It never blocks.
+func (c *checkpointer) grew() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) loop() {
+	defer close(c.done)
+	gap := time.NewTimer(0)
+	defer gap.Stop()
+	for {
+		select {
+		case <-c.kick:
+		case <-c.stop:
+			return
+		}
+		c.checkpoint()
+		gap.Reset(checkpointGap)
+		select {
+		case <-gap.C:
+		case <-c.stop:
+			return
+		}
+	}
+}
+
+// checkpoint runs one PASSIVE checkpoint. One that fails (or copies only part of the WAL,
+// because a reader still uses the rest) leaves the WAL longer, which costs disk and read
+// time, never data: the next commit's kick tries again, and Close checkpoints the rest.
+func (c *checkpointer) checkpoint() {
+	ctx, cancel := context.WithTimeout(context.Background(), checkpointTimeout)
+	defer cancel()
+	var busy, log, copied int64
+	_ = c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+}
+
+// close stops the goroutine and waits for it.
+func (c *checkpointer) close() {
+	close(c.stop)
+	<-c.done
+}
