@@ -39,8 +39,8 @@ type sqliteStore struct {
 	// unlock releases the lock file of a file store (nil for :memory:).
 	unlock func() error
 
-	wdb   *sql.DB   // the write database: one connection, held by wconn
-	ckdb  *sql.DB   // the checkpointer's connection (file stores)
+	wdb   *sql.DB // the write database: one connection, held by wconn
+	ckdb  *sql.DB // the checkpointer's connection (file stores)
 	ckpt  *checkpointer
 	wconn *sql.Conn // used only by the committer goroutine (and by OpenSQLite before it starts)
 	rdb   *sql.DB   // the pool of read connections
