@@ -1,8 +1,10 @@
 package main_test
 
 import (
+	"bufio"
 	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"syscall"
 	"time"
@@ -31,18 +33,33 @@ var _ = Describe("scenarios at a tiny size", func() {
 		}
 		Expect(raw).To(HaveKeyWithValue("latency_from", "release"))
 		Expect(raw).NotTo(HaveKey("ratio"))
-		Expect(ours).To(HaveKeyWithValue("latency_from", "request_sent"))
+		Expect(ours).To(HaveKeyWithValue("latency_from", "appended"))
+		Expect(ours).To(HaveKeyWithValue("source", "log"))
+		Expect(ours).To(HaveKeyWithValue("batch", BeNumerically("==", 64)))
 		Expect(ours["ratio"]).To(BeNumerically(">", 0))
 		Expect(ours["server_rss_mb"]).To(BeNumerically(">", 0))
 		Expect(ours["latency_samples"]).To(BeNumerically("==", 100))
 	})
 
 	It("fanout without a baseline prints one line", func() {
-		out := lines("fanout", "-subs", "3", "-events", "20", "-payload", "200", "-writers", "2")
+		out := lines("fanout", "-subs", "3", "-events", "20", "-payload", "200", "-batch", "3")
 		Expect(out).To(HaveLen(1))
 		Expect(out[0]).To(HaveKeyWithValue("server", "bbs"))
+		Expect(out[0]).To(HaveKeyWithValue("batch", BeNumerically("==", 3)))
 		Expect(out[0]).NotTo(HaveKey("ratio"))
 		expectClean(out[0])
+	})
+
+	It("fanout -source api writes the events through the SDK", func() {
+		out := lines("fanout", "-subs", "2", "-events", "30", "-source", "api", "-writers", "3")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("source", "api"))
+		Expect(m).To(HaveKeyWithValue("writers", BeNumerically("==", 3)))
+		Expect(m).NotTo(HaveKey("batch"))
+		Expect(m).To(HaveKeyWithValue("latency_from", "request_sent"))
+		Expect(m).To(HaveKeyWithValue("latency_samples", BeNumerically("==", 60)))
+		expectClean(m)
 	})
 
 	It("fanout -preload delivers events written before the subscribers connected", func() {
@@ -161,6 +178,8 @@ var _ = Describe("bounds and bad input", func() {
 		Entry("an unknown scenario", "nope"),
 		Entry("no subscribers", "fanout", "-subs", "0"),
 		Entry("an unknown baseline", "fanout", "-baseline", "nginx"),
+		Entry("an unknown source", "fanout", "-source", "kafka"),
+		Entry("a zero batch", "paced", "-batch", "0"),
 		Entry("a zero rate", "paced", "-rate", "0"),
 		Entry("negative missed events", "resume", "-missed", "-1"),
 		Entry("an unknown flag", "idle", "-bogus"),
@@ -181,6 +200,47 @@ var _ = Describe("serve", func() {
 		resp.Body.Close()
 		Expect(resp.StatusCode).To(Equal(http.StatusOK))
 		Expect(string(body)).To(ContainSubstring(`"available":true`))
+
+		sess.Signal(syscall.SIGTERM)
+		Eventually(sess, time.Minute).Should(gexec.Exit(0))
+	})
+})
+
+var _ = Describe("serve's log source", func() {
+	It("appends the events it is asked for and answers each command on stdout", func() {
+		cmd := exec.Command(benchPath, "serve", "--db", "sqlite://"+GinkgoT().TempDir()+"/bbs.db", "--listen", "127.0.0.1:0")
+		stdin, err := cmd.StdinPipe()
+		Expect(err).NotTo(HaveOccurred())
+		sess, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { sess.Kill().Wait(10 * time.Second) })
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`url (http://127\.0\.0\.1:\d+)\n`))
+		url := strings.TrimSpace(strings.TrimPrefix(string(sess.Out.Contents()), "url "))
+
+		_, err = io.WriteString(stdin, "append 0 7 0 3 100 g-1\n")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`appended 7 0 \d+ 0\n`))
+		_, err = io.WriteString(stdin, "append 0 0 0 3 100 g-1\n")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`append-error N must be in 1\.\.`))
+
+		// The 7 events are the log: a live stream opens at its head, sequence 7.
+		hc := &http.Client{Timeout: time.Minute}
+		resp, err := hc.Get(url + "/v1/events")
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		Expect(resp.StatusCode).To(Equal(http.StatusOK))
+		br := bufio.NewReader(resp.Body)
+		var id string
+		for range 4 { // retry:, id:
+			line, err := br.ReadString('\n')
+			Expect(err).NotTo(HaveOccurred())
+			if v, ok := strings.CutPrefix(line, "id: "); ok {
+				id = strings.TrimSpace(v)
+				break
+			}
+		}
+		Expect(id).To(HaveSuffix("-0000000000000007"))
 
 		sess.Signal(syscall.SIGTERM)
 		Eventually(sess, time.Minute).Should(gexec.Exit(0))

@@ -3,9 +3,9 @@
 //
 // Scenarios (bbs-bench SCENARIO -h lists each one's flags):
 //
-//	fanout -subs M -events N -payload B [-baseline raw] [-preload]
+//	fanout -subs M -events N -payload B [-baseline raw] [-preload] [-source log|api]
 //	                      N padded actual_lrp_changed events delivered to M SSE subscribers
-//	paced  -subs M -rate R [-duration 10s] [-baseline raw]
+//	paced  -subs M -rate R [-duration 10s] [-baseline raw] [-source log|api]
 //	                      latency below saturation
 //	idle   -subs 2000     server memory per idle subscriber
 //	e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-client sdk|raw]
@@ -19,7 +19,12 @@
 //
 // The server under test runs in its own process: bbs-bench re-executes itself with the
 // hidden subcommand serve, which runs internal/server (the real store, hub and API) on
-// 127.0.0.1:0 and prints "url http://HOST:PORT" on stdout. Its CPU and memory are read
+// 127.0.0.1:0 and prints "url http://HOST:PORT" on stdout. The events of fanout and paced
+// come by default from the log source: serve reads "append" commands on its stdin and
+// appends the events to the server's event log itself, through write transactions of its
+// store (group commit, fsync, the stream hub), answering each command on stdout
+// (appender.go). -source api writes them instead through the SDK, one HTTP request (a
+// placement failure) per event. Its CPU and memory are read
 // from /proc, separately from the bench process's. The default database is a SQLite file
 // in a temporary directory (the shipped durable settings), removed afterwards; -db
 // overrides it.

@@ -10,15 +10,19 @@ import (
 
 // fanoutResult is the line of a fanout or paced run.
 type fanoutResult struct {
-	Scenario string  `json:"scenario"`
-	Server   string  `json:"server"` // "bbs" or "raw" (the baseline handler in the bench process)
-	Command  string  `json:"command"`
-	Subs     int     `json:"subs"`
-	Events   int     `json:"events"`
-	Payload  int     `json:"payload"`
-	Writers  int     `json:"writers,omitempty"`
-	Rate     float64 `json:"rate,omitempty"`
-	Preload  bool    `json:"preload,omitempty"`
+	Scenario string `json:"scenario"`
+	Server   string `json:"server"` // "bbs" or "raw" (the baseline handler in the bench process)
+	Command  string `json:"command"`
+	Subs     int    `json:"subs"`
+	Events   int    `json:"events"`
+	Payload  int    `json:"payload"`
+	// Source is where the events come from: "log" (the server appends them to its log in
+	// Batch-sized transactions) or "api" (Writers SDK clients fail placements over HTTP).
+	Source  string  `json:"source"`
+	Writers int     `json:"writers,omitempty"`
+	Batch   int     `json:"batch,omitempty"`
+	Rate    float64 `json:"rate,omitempty"`
+	Preload bool    `json:"preload,omitempty"`
 	// FrameBytes is the size of one received frame (id, event and data lines).
 	FrameBytes    int     `json:"frame_bytes"`
 	DeliveredPerS float64 `json:"delivered_per_s"`
@@ -42,6 +46,12 @@ type fanoutResult struct {
 	runInfo
 }
 
+// eventWriter writes the events first..first+n-1 of a run (at rate per second, the first
+// due at start; 0: as fast as they commit) and returns when they are committed.
+type eventWriter interface {
+	run(ctx context.Context, first, n int, rate float64, start time.Time) writeStats
+}
+
 // failRun is the workload of fanout and paced: events padded actual_lrp_changed events
 // delivered to subs subscribers.
 type failRun struct {
@@ -50,7 +60,9 @@ type failRun struct {
 	subs    int
 	events  int
 	payload int
-	writers int
+	source  string  // "log" or "api"
+	writers int     // api: concurrent HTTP writers
+	batch   int     // log: events per transaction (at most, with a rate)
 	rate    float64 // events per second; 0: as fast as possible
 	preload bool    // write the events first, then subscribe from a cursor before them
 	common  commonFlags
@@ -63,7 +75,7 @@ func runFanout(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&r.subs, "subs", 100, "subscribers")
 	fs.IntVar(&r.events, "events", 10000, "events")
 	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
-	fs.IntVar(&r.writers, "writers", 64, "concurrent writers (HTTP keep-alive clients)")
+	r.sourceFlags(fs, 64)
 	baseline := fs.String("baseline", "", `"raw": first run the same workload against a minimal net/http SSE handler`)
 	fs.BoolVar(&r.preload, "preload", false, "write the events first, then connect the subscribers from a cursor before them: delivery alone (the catch-up path), without the commit path")
 	if err := parseFlags(e, fs, args); err != nil {
@@ -120,7 +132,7 @@ func runPaced(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&r.rate, "rate", 500, "events per second")
 	duration := fs.Duration("duration", 10*time.Second, "how long events are written")
 	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
-	fs.IntVar(&r.writers, "writers", 16, "concurrent writers (HTTP keep-alive clients)")
+	r.sourceFlags(fs, 16)
 	baseline := fs.String("baseline", "", `"raw": first run the same paced frames through a minimal net/http SSE handler`)
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
@@ -138,8 +150,19 @@ func runPaced(ctx context.Context, e *env, args []string) error {
 	return r.runWithBaseline(ctx, e, *baseline == "raw")
 }
 
+// sourceFlags registers the flags that choose where the events come from.
+func (r *failRun) sourceFlags(fs *flag.FlagSet, writers int) {
+	fs.StringVar(&r.source, "source", "log", `where the events come from: "log" (the server process appends them to its event log through write transactions of its store: group commit, fsync, the hub) or "api" (-writers SDK clients fail placements with POST /v1/actual_lrps/fail)`)
+	fs.IntVar(&r.writers, "writers", writers, "-source api: concurrent writers (HTTP keep-alive clients)")
+	fs.IntVar(&r.batch, "batch", 64, "-source log: events per transaction (with a rate: the events due, at most this many)")
+}
+
 func (r *failRun) check(e *env, fs *flag.FlagSet) error {
 	switch {
+	case r.source != "log" && r.source != "api":
+		return badFlag(e, fs, `-source must be "log" or "api", got %q`, r.source)
+	case r.batch < 1 || r.batch > maxAppendBatch:
+		return badFlag(e, fs, "-batch must be in 1..%d, got %d", maxAppendBatch, r.batch)
 	case r.subs < 1 || r.subs > 20000:
 		return badFlag(e, fs, "-subs must be in 1..20000, got %d", r.subs)
 	case r.events < 1 || r.events > 10_000_000:
@@ -163,7 +186,7 @@ const (
 // ours runs the workload against the real server in its own process.
 func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 	res := fanoutResult{Scenario: r.name, Server: "bbs", Command: r.command, Subs: r.subs, Events: r.events,
-		Payload: r.payload, Writers: r.writers, Rate: r.rate, Preload: r.preload, runInfo: newRunInfo(r.common.db)}
+		Payload: r.payload, Source: r.source, Rate: r.rate, Preload: r.preload, runInfo: newRunInfo(r.common.db)}
 	msgSize, err := messageSize(r.payload)
 	if err != nil {
 		return res, err
@@ -177,13 +200,18 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 			e.log.Error("stopping the server", "error", err)
 		}
 	}()
-	cl, err := newSDKClient(srv.url, r.writers)
-	if err != nil {
-		return res, err
-	}
-	w, err := newFailWriters(ctx, cl, r.writers, msgSize, e.log)
-	if err != nil {
-		return res, err
+	var w eventWriter
+	if r.source == "log" {
+		w, res.Batch = newLogSource(srv, r.batch, msgSize), r.batch
+	} else {
+		cl, err := newSDKClient(srv.url, r.writers)
+		if err != nil {
+			return res, err
+		}
+		if w, err = newFailWriters(ctx, cl, r.writers, msgSize, e.log); err != nil {
+			return res, err
+		}
+		res.Writers = r.writers
 	}
 	hc := newStreamClient()
 	defer hc.CloseIdleConnections()
@@ -255,9 +283,13 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 		res.CommittedPerS = perSecond(ws.ok, ws.lastDone.Sub(start))
 	}
 	res.MaxSendLagUs = ws.maxLag.Microseconds()
-	res.latency = latencyOf(st.hist, "request_sent")
+	from := "request_sent"
+	if r.source == "log" {
+		from = "appended" // the server's appender made the event, before its transaction
+	}
+	res.latency = latencyOf(st.hist, from)
 	if r.preload {
-		res.latency.From = "request_sent (preloaded: includes the time the event waited in the log)"
+		res.latency.From = from + " (preloaded: includes the time the event waited in the log)"
 	}
 	res.SinceP50, res.SinceP99, res.SinceMax = st.sinceHist.quantile(0.5), st.sinceHist.quantile(0.99), st.sinceHist.quantile(1)
 	res.Lost = max(0, ws.ok*int64(r.subs)-st.unique)
@@ -325,7 +357,7 @@ func (r *failRun) raw(ctx context.Context, e *env) (fanoutResult, error) {
 
 // firstCursor writes one event (index 0) with a subscriber connected and returns its
 // cursor: a position before everything written afterwards.
-func firstCursor(ctx context.Context, hc *http.Client, url string, w *failWriters) (string, error) {
+func firstCursor(ctx context.Context, hc *http.Client, url string, w eventWriter) (string, error) {
 	g, err := connectSubs(ctx, hc, url, "", 1, 1)
 	if err != nil {
 		return "", err

@@ -56,6 +56,10 @@ type serverProc struct {
 	done chan struct{}
 	err  error // the result of Wait, set before done is closed
 	log  *slog.Logger
+	// stdin carries the log source's commands; replies gets the child's answers
+	// (appender.go), one per command.
+	stdin   io.WriteCloser
+	replies chan string
 }
 
 // startServer runs `bbs-bench serve` in a child process and returns once it has printed
@@ -65,7 +69,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 	if err != nil {
 		return nil, fmt.Errorf("bbs-bench: finding my executable: %w", err)
 	}
-	p := &serverProc{db: opts.DB, done: make(chan struct{}), log: log}
+	p := &serverProc{db: opts.DB, done: make(chan struct{}), log: log, replies: make(chan string, 1)}
 	if p.db == "" {
 		p.tmp, err = os.MkdirTemp("", "bbs-bench-*")
 		if err != nil {
@@ -103,6 +107,10 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 		p.removeTmp()
 		return nil, err
 	}
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		p.removeTmp()
+		return nil, err
+	}
 	if err := p.cmd.Start(); err != nil {
 		p.removeTmp()
 		return nil, fmt.Errorf("bbs-bench: starting the server: %w", err)
@@ -114,14 +122,19 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 
 	urlc := make(chan string, 1)
 	go func() {
+		// Until the child exits: its URL, then the answers of the log source.
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "url "); ok {
+			line := sc.Text()
+			if u, ok := strings.CutPrefix(line, "url "); ok {
 				urlc <- u
-				break
+			} else if strings.HasPrefix(line, "append") {
+				select {
+				case p.replies <- line:
+				case <-p.done:
+				}
 			}
 		}
-		_, _ = io.Copy(io.Discard, stdout) // until the child exits
 	}()
 	t := time.NewTimer(serverStartTimeout)
 	defer t.Stop()
@@ -169,6 +182,7 @@ func (p *serverProc) pid() int { return p.cmd.Process.Pid }
 // removes the temporary database.
 func (p *serverProc) stop() error {
 	defer p.removeTmp()
+	_ = p.stdin.Close()
 	select {
 	case <-p.done:
 		return p.exitErr()

@@ -82,6 +82,8 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "url %s\n", srv.URL())
+	// The log source's commands (appender.go); stdin ends with the bench.
+	go serveAppends(ctx, srv.Store(), os.Stdin, stdout)
 	usr1 := make(chan os.Signal, 1)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
