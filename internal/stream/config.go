@@ -44,8 +44,9 @@ type Config struct {
 	QueueEvents int
 	// QueueBytes bounds the same backlog in bytes of frames; 0 means 8 MiB.
 	QueueBytes int
-	// WriteTimeout is the deadline of each write to a subscriber; a write that misses it
-	// closes the stream. 0 means 10s.
+	// WriteTimeout bounds each write to a subscriber: a write still blocked after it
+	// closes the stream (the deadline is renewed only once half of it has passed, so a
+	// write has between half of WriteTimeout and all of it). 0 means 10s.
 	WriteTimeout time.Duration
 	// Window is how many of the newest records the hub keeps in memory (encoded frames):
 	// a subscriber resuming from a cursor inside the window joins the live tail at once,

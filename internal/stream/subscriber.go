@@ -77,8 +77,16 @@ type subscriber struct {
 	// records after pos are those after n (those at or below pos are skipped) or, where
 	// the list has a hole, in the log.
 	n *node
-	// timer fires when the stream has written nothing for the heartbeat interval.
+	// timer fires at the latest when the stream has written nothing for the heartbeat
+	// interval: it is not re-armed by each write, but when it fires it sends a heartbeat
+	// only if lastWrite is that old, and otherwise waits for what is left.
 	timer *time.Timer
+	// lastWrite is when the last write started.
+	lastWrite time.Time
+	// deadline is the write deadline set on the connection. A write sets a new one only
+	// when less than half the write timeout is left of it, so most writes set none: each
+	// write has at least half the timeout and at most all of it.
+	deadline time.Time
 	// broken is set when a write failed: nothing more may be written.
 	broken bool
 }
@@ -250,8 +258,8 @@ func (s *subscriber) live() endReason {
 			case <-s.h.done:
 				return reasonShuttingDown
 			case <-s.timer.C:
-				if err := s.heartbeat(); err != nil {
-					return s.writeErr(err)
+				if r := s.heartbeatTimer(); r != reasonNone {
+					return r
 				}
 			}
 			continue
@@ -351,25 +359,43 @@ func (s *subscriber) heartbeat() error {
 	return s.write(frame)
 }
 
-// heartbeatIfDue writes a heartbeat when the timer has fired (for the phases that do not
+// heartbeatIfDue handles the heartbeat timer if it has fired (for the phases that do not
 // wait on it).
 func (s *subscriber) heartbeatIfDue() endReason {
 	select {
 	case <-s.timer.C:
-		if err := s.heartbeat(); err != nil {
-			return s.writeErr(err)
-		}
+		return s.heartbeatTimer()
 	default:
 	}
 	return reasonNone
 }
 
-// write writes b in one write with the write deadline and flushes it. After an error the
+// heartbeatTimer handles the firing of the heartbeat timer: a heartbeat if the stream has
+// written nothing for the interval, and the timer re-armed for the next one.
+func (s *subscriber) heartbeatTimer() endReason {
+	every := s.h.cfg.Heartbeat
+	if quiet := time.Since(s.lastWrite); quiet < every {
+		s.timer.Reset(every - quiet)
+		return reasonNone
+	}
+	if err := s.heartbeat(); err != nil {
+		return s.writeErr(err)
+	}
+	s.timer.Reset(every)
+	return reasonNone
+}
+
+// write writes b in one write under the write deadline and flushes it. After an error the
 // stream is broken.
 func (s *subscriber) write(b []byte) error {
-	err := s.rc.SetWriteDeadline(time.Now().Add(s.h.cfg.WriteTimeout))
-	if errors.Is(err, http.ErrNotSupported) {
-		err = nil
+	now := time.Now()
+	s.lastWrite = now
+	var err error
+	if timeout := s.h.cfg.WriteTimeout; s.deadline.Sub(now) < timeout/2 {
+		s.deadline = now.Add(timeout)
+		if err = s.rc.SetWriteDeadline(s.deadline); errors.Is(err, http.ErrNotSupported) {
+			err = nil
+		}
 	}
 	if err == nil {
 		_, err = s.w.Write(b)
@@ -381,7 +407,6 @@ func (s *subscriber) write(b []byte) error {
 		s.broken = true
 		return err
 	}
-	s.timer.Reset(s.h.cfg.Heartbeat)
 	return nil
 }
 
