@@ -1,11 +1,13 @@
 package events_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"testing"
 
 	"github.com/openbbs/bbs/events"
@@ -57,6 +59,56 @@ func BenchmarkSourceNext(b *testing.B) {
 	}
 	defer src.Close()
 	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if _, err := src.Next(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// loopReader yields data over and over, n times.
+type loopReader struct {
+	data []byte
+	n    int
+	r    bytes.Reader
+}
+
+func (l *loopReader) Read(p []byte) (int, error) {
+	if l.r.Len() == 0 {
+		if l.n == 0 {
+			return 0, io.EOF
+		}
+		l.n--
+		l.r.Reset(l.data)
+	}
+	return l.r.Read(p)
+}
+
+// BenchmarkSourceNextMixed measures Source.Next over a stream recorded from a real server
+// (testdata/lrp-stream.sse: LRPs desired, claimed, started, crashed three times and removed,
+// the mix of bbs-bench decode), per event (no network).
+func BenchmarkSourceNextMixed(b *testing.B) {
+	data, err := os.ReadFile("testdata/lrp-stream.sse")
+	if err != nil {
+		b.Fatal(err)
+	}
+	perLoop := bytes.Count(data, []byte("\nevent: "))
+	doer := doerFunc(func(r *http.Request) (*http.Response, error) {
+		return &http.Response{
+			StatusCode: http.StatusOK,
+			Header:     http.Header{"Content-Type": {"text/event-stream"}},
+			Body:       io.NopCloser(&loopReader{data: data, n: b.N/perLoop + 1}),
+			Request:    r,
+		}, nil
+	})
+	src, err := events.Open(context.Background(), events.Config{URL: "http://127.0.0.1:1", Client: doer}, events.Request{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer src.Close()
+	b.SetBytes(int64(len(data) / perLoop))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {

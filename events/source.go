@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/openbbs/bbs/models"
@@ -166,10 +167,11 @@ type Source struct {
 	retrySet     bool
 
 	mu     sync.Mutex
-	cursor string          // guarded by mu
+	cursor string          // guarded by mu; written only by the consumer goroutine
 	closed bool            // guarded by mu
 	err    error           // terminal error, guarded by mu
 	open   *sse.ReadCloser // the connection Close must close, guarded by mu
+	ended  atomic.Bool     // set (under mu) with closed or err: until then Next takes no lock to check them
 }
 
 var _ EventSource = (*Source)(nil)
@@ -222,6 +224,7 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.ended.Store(true)
 	rc := s.open
 	s.mu.Unlock()
 	s.cancel()
@@ -295,19 +298,23 @@ func (s *Source) noteStream() {
 	}
 }
 
-// setCursor moves the cursor and reports whether it changed.
+// setCursor moves the cursor and reports whether it changed. It reads the cursor without
+// the lock: only the consumer goroutine, which calls it, writes the cursor.
 func (s *Source) setCursor(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if id == "" || id == s.cursor {
 		return false
 	}
+	s.mu.Lock()
 	s.cursor = id
+	s.mu.Unlock()
 	return true
 }
 
 // terminal returns the error every Next returns once the source is closed or failed.
 func (s *Source) terminal() error {
+	if !s.ended.Load() {
+		return nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
@@ -331,6 +338,7 @@ func (s *Source) fail(cause error) error {
 		} else {
 			s.err = fmt.Errorf("%w: %w", ErrSourceClosed, cause)
 		}
+		s.ended.Store(true)
 	}
 	err := s.err
 	s.mu.Unlock()

@@ -19,330 +19,376 @@ package models
 // them; raw values are copied byte for byte, as json.RawMessage keeps them.
 // Everything it accepts is valid JSON whose decoding by encoding/json cannot fail, so the
 // two agree on errors too (the fuzz target FuzzDecodeFastMatchesStdlib checks both).
-// Strings other than the known state and presence constants get their own allocation; a
-// string repeated within one payload (the before and after of a change) is shared.
+//
+// It allocates little per event and shares nothing with data: the event and the records it
+// points to are one allocation (a block below, with room for the elements of the records'
+// slices that a typical event has), all the strings of the event are substrings of one
+// string and all its raw values sub-slices of one buffer (see decode_fast_values.go), and
+// maps cost what maps cost. An actual_lrp_* event is thus three allocations however many
+// fields it has. The price: a part of the event that a user keeps keeps the whole block and
+// the event's strings alive (never the payload, and never another event).
 func decodeFast(eventType string, data []byte) (Event, bool) {
-	p := fastParser{b: data}
+	p := getParser(data)
+	defer p.release()
 	var ev Event
 	switch eventType {
 	case EventTypeActualLRPChanged:
-		e := &ActualLRPChangedEvent{}
-		e.Before, e.After, e.TraceID = beforeAfter(&p, p.actualLRP)
+		blk := &actualLRPChangedBlock{}
+		p.out.portArena = blk.ports[:0]
+		e := &blk.ev
+		beforeAfter(p, &blk.lrps, p.actualLRP, &e.Before, &e.After, &e.TraceID)
 		ev = e
 	case EventTypeActualLRPCreated:
-		e := &ActualLRPCreatedEvent{}
-		e.ActualLRP, e.TraceID = single(&p, "actual_lrp", p.actualLRP)
+		blk := &actualLRPCreatedBlock{}
+		p.out.portArena = blk.ports[:0]
+		e := &blk.ev
+		single(p, actualLRPEventFields, &blk.lrp, p.actualLRP, &e.ActualLRP, &e.TraceID)
 		ev = e
 	case EventTypeActualLRPRemoved:
-		e := &ActualLRPRemovedEvent{}
-		e.ActualLRP, e.TraceID = single(&p, "actual_lrp", p.actualLRP)
+		blk := &actualLRPRemovedBlock{}
+		p.out.portArena = blk.ports[:0]
+		e := &blk.ev
+		single(p, actualLRPEventFields, &blk.lrp, p.actualLRP, &e.ActualLRP, &e.TraceID)
 		ev = e
 	case EventTypeActualLRPCrashed:
 		ev = p.actualLRPCrashed()
 	case EventTypeDesiredLRPCreated:
-		e := &DesiredLRPCreatedEvent{}
-		e.DesiredLRP, e.TraceID = single(&p, "desired_lrp", p.desiredLRP)
+		blk := &desiredLRPCreatedBlock{}
+		p.out.useArenas(&blk.arenas)
+		e := &blk.ev
+		single(p, desiredLRPEventFields, &blk.lrp, p.desiredLRP, &e.DesiredLRP, &e.TraceID)
 		ev = e
 	case EventTypeDesiredLRPRemoved:
-		e := &DesiredLRPRemovedEvent{}
-		e.DesiredLRP, e.TraceID = single(&p, "desired_lrp", p.desiredLRP)
+		blk := &desiredLRPRemovedBlock{}
+		p.out.useArenas(&blk.arenas)
+		e := &blk.ev
+		single(p, desiredLRPEventFields, &blk.lrp, p.desiredLRP, &e.DesiredLRP, &e.TraceID)
 		ev = e
 	case EventTypeDesiredLRPChanged:
-		e := &DesiredLRPChangedEvent{}
-		e.Before, e.After, e.TraceID = beforeAfter(&p, p.desiredLRP)
+		blk := &desiredLRPChangedBlock{}
+		p.out.useArenas(&blk.arenas)
+		e := &blk.ev
+		beforeAfter(p, &blk.lrps, p.desiredLRP, &e.Before, &e.After, &e.TraceID)
 		ev = e
 	default:
 		return nil, false
 	}
 	p.ws()
-	if p.bad || p.i != len(p.b) {
+	if p.bad || p.i != len(p.b) || !p.finish() {
 		return nil, false
 	}
 	return ev, true
 }
 
+// Blocks: one allocation per event for the event, its records and room for the elements
+// of the records' slices that typical events have (the arenas of fastOutput). A slice
+// taken from a block is capped at its length, so an append to it by the user reallocates
+// and never writes into its neighbour.
+
+type actualLRPChangedBlock struct {
+	ev    ActualLRPChangedEvent
+	lrps  [2]ActualLRP
+	ports [2]PortMapping
+}
+
+type actualLRPCreatedBlock struct {
+	ev    ActualLRPCreatedEvent
+	lrp   ActualLRP
+	ports [2]PortMapping
+}
+
+type actualLRPRemovedBlock struct {
+	ev    ActualLRPRemovedEvent
+	lrp   ActualLRP
+	ports [2]PortMapping
+}
+
+type desiredLRPArenas struct {
+	env     [4]EnvironmentVariable
+	ports   [2]uint32
+	tags    [4]MetricTagValue
+	strings [2]string
+}
+
+type desiredLRPCreatedBlock struct {
+	ev     DesiredLRPCreatedEvent
+	lrp    DesiredLRP
+	arenas desiredLRPArenas
+}
+
+type desiredLRPRemovedBlock struct {
+	ev     DesiredLRPRemovedEvent
+	lrp    DesiredLRP
+	arenas desiredLRPArenas
+}
+
+type desiredLRPChangedBlock struct {
+	ev     DesiredLRPChangedEvent
+	lrps   [2]DesiredLRP
+	arenas desiredLRPArenas
+}
+
+func (o *fastOutput) useArenas(a *desiredLRPArenas) {
+	o.envArena = a.env[:0]
+	o.u32Arena = a.ports[:0]
+	o.tagArena = a.tags[:0]
+	o.strArena = a.strings[:0]
+}
+
 // Event shapes.
 
-// single reads {"<name>": record, "trace_id": string}, the record read by value.
-func single[T any](p *fastParser, name string, value func() T) (v T, traceID string) {
-	var seen uint32
+var (
+	actualLRPEventFields  = newFieldSet("actual_lrp", "trace_id")
+	desiredLRPEventFields = newFieldSet("desired_lrp", "trace_id")
+	changeEventFields     = newFieldSet("before", "after", "trace_id")
+)
+
+// single reads {"<record>": record, "trace_id": string}, fs naming the two, into *rec, and
+// sets *ptr to rec when the record is there.
+func single[T any](p *fastParser, fs fieldSet, rec *T, fill func(*T), ptr **T, traceID *string) {
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case name:
-			p.once(&seen, 0)
-			v = value()
-		case "trace_id":
-			p.once(&seen, 1)
-			traceID = p.str()
-		default:
-			p.fail()
+		switch p.field(fs, &m) {
+		case 0:
+			*ptr = rec
+			fill(rec)
+		case 1:
+			p.str(traceID)
 		}
 	}
-	return v, traceID
 }
 
-// beforeAfter reads {"before": record, "after": record, "trace_id": string}.
-func beforeAfter[T any](p *fastParser, value func() T) (before, after T, traceID string) {
-	var seen uint32
+// beforeAfter reads {"before": record, "after": record, "trace_id": string} into recs.
+func beforeAfter[T any](p *fastParser, recs *[2]T, fill func(*T), before, after **T, traceID *string) {
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "before":
-			p.once(&seen, 0)
-			before = value()
-		case "after":
-			p.once(&seen, 1)
-			after = value()
-		case "trace_id":
-			p.once(&seen, 2)
-			traceID = p.str()
-		default:
-			p.fail()
+		switch p.field(changeEventFields, &m) {
+		case 0:
+			*before = &recs[0]
+			fill(&recs[0])
+		case 1:
+			*after = &recs[1]
+			fill(&recs[1])
+		case 2:
+			p.str(traceID)
 		}
 	}
-	return before, after, traceID
 }
+
+// Records. Each reads an object whose members it knows by their index in its field set:
+// p.field fails on any other member and on a member given twice.
+
+var actualLRPCrashedFields = newFieldSet("process_guid", "index", "domain", "instance_guid", "cell_id",
+	"crash_count", "crash_reason", "since", "trace_id")
 
 func (p *fastParser) actualLRPCrashed() *ActualLRPCrashedEvent {
 	e := &ActualLRPCrashedEvent{}
-	var seen uint32
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "process_guid":
-			p.once(&seen, 0)
-			e.ProcessGuid = p.str()
-		case "index":
-			p.once(&seen, 1)
+		switch p.field(actualLRPCrashedFields, &m) {
+		case 0:
+			p.str(&e.ProcessGuid)
+		case 1:
 			e.Index = p.int32()
-		case "domain":
-			p.once(&seen, 2)
-			e.Domain = p.str()
-		case "instance_guid":
-			p.once(&seen, 3)
-			e.InstanceGuid = p.str()
-		case "cell_id":
-			p.once(&seen, 4)
-			e.CellId = p.str()
-		case "crash_count":
-			p.once(&seen, 5)
+		case 2:
+			p.str(&e.Domain)
+		case 3:
+			p.str(&e.InstanceGuid)
+		case 4:
+			p.str(&e.CellId)
+		case 5:
 			e.CrashCount = p.int32()
-		case "crash_reason":
-			p.once(&seen, 6)
-			e.CrashReason = p.str()
-		case "since":
-			p.once(&seen, 7)
+		case 6:
+			p.str(&e.CrashReason)
+		case 7:
 			e.Since = p.int64()
-		case "trace_id":
-			p.once(&seen, 8)
-			e.TraceID = p.str()
-		default:
-			p.fail()
+		case 8:
+			p.str(&e.TraceID)
 		}
 	}
 	return e
 }
 
-// actualLRP reads an ActualLRP object (not null).
-func (p *fastParser) actualLRP() *ActualLRP {
-	a := &ActualLRP{}
-	var seen uint32
+var actualLRPFields = newFieldSet("process_guid", "index", "domain", "instance_guid", "cell_id",
+	"address", "ports", "instance_address", "state", "crash_count", "crash_reason",
+	"placement_error", "since", "modification_tag", "presence")
+
+// actualLRP reads an ActualLRP object (not null) into a.
+func (p *fastParser) actualLRP(a *ActualLRP) {
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "process_guid":
-			p.once(&seen, 0)
-			a.ProcessGuid = p.str()
-		case "index":
-			p.once(&seen, 1)
+		switch p.field(actualLRPFields, &m) {
+		case 0:
+			p.str(&a.ProcessGuid)
+		case 1:
 			a.Index = p.int32()
-		case "domain":
-			p.once(&seen, 2)
-			a.Domain = p.str()
-		case "instance_guid":
-			p.once(&seen, 3)
-			a.InstanceGuid = p.str()
-		case "cell_id":
-			p.once(&seen, 4)
-			a.CellId = p.str()
-		case "address":
-			p.once(&seen, 5)
-			a.Address = p.str()
-		case "ports":
-			p.once(&seen, 6)
+		case 2:
+			p.str(&a.Domain)
+		case 3:
+			p.str(&a.InstanceGuid)
+		case 4:
+			p.str(&a.CellId)
+		case 5:
+			p.str(&a.Address)
+		case 6:
 			a.Ports = p.portMappings()
-		case "instance_address":
-			p.once(&seen, 7)
-			a.InstanceAddress = p.str()
-		case "state":
-			p.once(&seen, 8)
-			a.State = p.str()
-		case "crash_count":
-			p.once(&seen, 9)
+		case 7:
+			p.str(&a.InstanceAddress)
+		case 8:
+			p.str(&a.State)
+		case 9:
 			a.CrashCount = p.int32()
-		case "crash_reason":
-			p.once(&seen, 10)
-			a.CrashReason = p.str()
-		case "placement_error":
-			p.once(&seen, 11)
-			a.PlacementError = p.str()
-		case "since":
-			p.once(&seen, 12)
+		case 10:
+			p.str(&a.CrashReason)
+		case 11:
+			p.str(&a.PlacementError)
+		case 12:
 			a.Since = p.int64()
-		case "modification_tag":
-			p.once(&seen, 13)
-			a.ModificationTag = p.modificationTag()
-		case "presence":
-			p.once(&seen, 14)
-			a.Presence = p.str()
-		default:
-			p.fail()
+		case 13:
+			p.modificationTag(&a.ModificationTag)
+		case 14:
+			p.str(&a.Presence)
 		}
 	}
-	return a
 }
+
+var portMappingFields = newFieldSet("container_port", "host_port")
 
 func (p *fastParser) portMappings() []PortMapping {
-	ports := []PortMapping{} // [] decodes to an empty slice, not nil
+	start := len(p.out.portArena)
 	for more := p.beginArray(); more && !p.bad; more = p.more(']') {
-		var m PortMapping
-		var seen uint32
+		var pm PortMapping
+		var m members
 		for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-			switch k := p.key(); string(k) {
-			case "container_port":
-				p.once(&seen, 0)
-				m.ContainerPort = p.uint32()
-			case "host_port":
-				p.once(&seen, 1)
-				m.HostPort = p.uint32()
-			default:
-				p.fail()
+			switch p.field(portMappingFields, &m) {
+			case 0:
+				pm.ContainerPort = p.uint32()
+			case 1:
+				pm.HostPort = p.uint32()
 			}
 		}
-		ports = append(ports, m)
+		p.out.portArena = append(p.out.portArena, pm)
 	}
-	return ports
+	return carve(p.out.portArena, start) // [] decodes to an empty slice, not nil
 }
 
-func (p *fastParser) modificationTag() ModificationTag {
-	var t ModificationTag
-	var seen uint32
+var modificationTagFields = newFieldSet("epoch", "index")
+
+func (p *fastParser) modificationTag(t *ModificationTag) {
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "epoch":
-			p.once(&seen, 0)
-			t.Epoch = p.str()
-		case "index":
-			p.once(&seen, 1)
+		switch p.field(modificationTagFields, &m) {
+		case 0:
+			p.str(&t.Epoch)
+		case 1:
 			t.Index = p.uint32()
-		default:
-			p.fail()
 		}
 	}
-	return t
 }
 
-// desiredLRP reads a DesiredLRP object (not null).
-func (p *fastParser) desiredLRP() *DesiredLRP {
-	d := &DesiredLRP{}
-	var seen uint32
+var desiredLRPFields = newFieldSet("process_guid", "domain", "rootfs", "instances",
+	"environment_variables", "memory_mb", "disk_mb", "max_pids", "ports", "routes", "annotation",
+	"log_guid", "metric_tags", "placement_tags", "action", "start_timeout_ms", "image_username",
+	"image_password", "modification_tag")
+
+// desiredLRP reads a DesiredLRP object (not null) into d.
+func (p *fastParser) desiredLRP(d *DesiredLRP) {
+	var m members
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		switch k := p.key(); string(k) {
-		case "process_guid":
-			p.once(&seen, 0)
-			d.ProcessGuid = p.str()
-		case "domain":
-			p.once(&seen, 1)
-			d.Domain = p.str()
-		case "rootfs":
-			p.once(&seen, 2)
-			d.RootFs = p.str()
-		case "instances":
-			p.once(&seen, 3)
+		switch p.field(desiredLRPFields, &m) {
+		case 0:
+			p.str(&d.ProcessGuid)
+		case 1:
+			p.str(&d.Domain)
+		case 2:
+			p.str(&d.RootFs)
+		case 3:
 			d.Instances = p.int32()
-		case "environment_variables":
-			p.once(&seen, 4)
+		case 4:
 			d.EnvironmentVariables = p.environment()
-		case "memory_mb":
-			p.once(&seen, 5)
+		case 5:
 			d.MemoryMb = p.int32()
-		case "disk_mb":
-			p.once(&seen, 6)
+		case 6:
 			d.DiskMb = p.int32()
-		case "max_pids":
-			p.once(&seen, 7)
+		case 7:
 			d.MaxPids = p.int32()
-		case "ports":
-			p.once(&seen, 8)
+		case 8:
 			d.Ports = p.uint32s()
-		case "routes":
-			p.once(&seen, 9)
+		case 9:
 			d.Routes = p.routes()
-		case "annotation":
-			p.once(&seen, 10)
-			d.Annotation = p.str()
-		case "log_guid":
-			p.once(&seen, 11)
-			d.LogGuid = p.str()
-		case "metric_tags":
-			p.once(&seen, 12)
+		case 10:
+			p.str(&d.Annotation)
+		case 11:
+			p.str(&d.LogGuid)
+		case 12:
 			d.MetricTags = p.metricTags()
-		case "placement_tags":
-			p.once(&seen, 13)
+		case 13:
 			d.PlacementTags = p.strs()
-		case "action":
-			p.once(&seen, 14)
-			d.Action = p.raw()
-		case "start_timeout_ms":
-			p.once(&seen, 15)
+		case 14:
+			p.raw(&d.Action)
+		case 15:
 			d.StartTimeoutMs = p.int64()
-		case "image_username":
-			p.once(&seen, 16)
-			d.ImageUsername = p.str()
-		case "image_password":
-			p.once(&seen, 17)
-			d.ImagePassword = p.str()
-		case "modification_tag":
-			p.once(&seen, 18)
-			d.ModificationTag = p.modificationTag()
-		default:
-			p.fail()
+		case 16:
+			p.str(&d.ImageUsername)
+		case 17:
+			p.str(&d.ImagePassword)
+		case 18:
+			p.modificationTag(&d.ModificationTag)
 		}
 	}
-	return d
 }
+
+var environmentVariableFields = newFieldSet("name", "value")
 
 func (p *fastParser) environment() []EnvironmentVariable {
-	env := []EnvironmentVariable{}
+	n := p.count()
+	env := take(&p.out.envArena, n)
+	i := 0
 	for more := p.beginArray(); more && !p.bad; more = p.more(']') {
-		var v EnvironmentVariable
-		var seen uint32
+		if i == n {
+			p.fail()
+			break
+		}
+		v := &env[i]
+		i++
+		var m members
 		for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-			switch k := p.key(); string(k) {
-			case "name":
-				p.once(&seen, 0)
-				v.Name = p.str()
-			case "value":
-				p.once(&seen, 1)
-				v.Value = p.str()
-			default:
-				p.fail()
+			switch p.field(environmentVariableFields, &m) {
+			case 0:
+				p.str(&v.Name)
+			case 1:
+				p.str(&v.Value)
 			}
 		}
-		env = append(env, v)
+	}
+	if i != n {
+		p.fail()
 	}
 	return env
 }
 
 func (p *fastParser) uint32s() []uint32 {
-	ns := []uint32{}
+	start := len(p.out.u32Arena)
 	for more := p.beginArray(); more && !p.bad; more = p.more(']') {
-		ns = append(ns, p.uint32())
+		p.out.u32Arena = append(p.out.u32Arena, p.uint32())
 	}
-	return ns
+	return carve(p.out.u32Arena, start)
 }
 
 func (p *fastParser) strs() []string {
-	ss := []string{}
+	n := p.count()
+	ss := take(&p.out.strArena, n)
+	i := 0
 	for more := p.beginArray(); more && !p.bad; more = p.more(']') {
-		ss = append(ss, p.str())
+		if i == n {
+			p.fail()
+			break
+		}
+		p.str(&ss[i])
+		i++
+	}
+	if i != n {
+		p.fail()
 	}
 	return ss
 }
@@ -350,39 +396,42 @@ func (p *fastParser) strs() []string {
 func (p *fastParser) routes() Routes {
 	r := Routes{}
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		k := p.str()
-		p.expect(':')
-		if _, dup := r[k]; dup {
-			p.fail()
-		}
-		r[k] = p.raw()
+		k := p.mapKey()
+		v := p.rawValue()
+		p.out.entries = append(p.out.entries, mapEntry{routes: r, key: k, raw: v})
+		p.out.rawLen += v.n
 	}
 	return r
 }
 
+var metricTagValueFields = newFieldSet("static", "dynamic")
+
 func (p *fastParser) metricTags() map[string]*MetricTagValue {
-	tags := map[string]*MetricTagValue{}
+	n := p.count()
+	vals := take(&p.out.tagArena, n)
+	tags := make(map[string]*MetricTagValue, n)
+	i := 0
 	for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-		k := p.str()
-		p.expect(':')
-		if _, dup := tags[k]; dup {
+		if i == n {
 			p.fail()
+			break
 		}
-		v := &MetricTagValue{}
-		var seen uint32
+		k := p.mapKey()
+		v := &vals[i]
+		i++
+		var m members
 		for more := p.beginObject(); more && !p.bad; more = p.more('}') {
-			switch k := p.key(); string(k) {
-			case "static":
-				p.once(&seen, 0)
-				v.Static = p.str()
-			case "dynamic":
-				p.once(&seen, 1)
-				v.Dynamic = p.str()
-			default:
-				p.fail()
+			switch p.field(metricTagValueFields, &m) {
+			case 0:
+				p.str(&v.Static)
+			case 1:
+				p.str(&v.Dynamic)
 			}
 		}
-		tags[k] = v
+		p.out.entries = append(p.out.entries, mapEntry{tags: tags, key: k, tag: v})
+	}
+	if i != n {
+		p.fail()
 	}
 	return tags
 }

@@ -59,6 +59,8 @@ func fastPathSeeds() []fastPathSeed {
 		models.NewDesiredLRPCreatedEvent(desired),
 		models.NewDesiredLRPChangedEvent(desired, &models.DesiredLRP{ProcessGuid: "pg-1"}),
 		models.NewDesiredLRPRemovedEvent(desired),
+		models.NewActualLRPChangedEvent(withPorts(benchLikeRunning(), 3), withPorts(benchLikeRunning(), 5)),
+		models.NewDesiredLRPChangedEvent(bigDesired(3), bigDesired(7)),
 	}
 	var seeds []fastPathSeed
 	for _, e := range events {
@@ -88,6 +90,8 @@ func fastPathSeeds() []fastPathSeed {
 		`{"desired_lrp":{"routes":{"a":1,"a":2}}}`,
 		`{"desired_lrp":{"metric_tags":{"i":{"dynamic":"INDEX"},"s":{}},"placement_tags":[],"ports":[]}}`,
 		`{"desired_lrp":{"action":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}`,
+		`{"desired_lrp":{"metric_tags":{"a":{"static":"1"},"b":{},"a":{"dynamic":"INDEX"}},"environment_variables":[{"value":"v","name":"n"},{}]}}`,
+		`{"desired_lrp":{"routes":{"ab":1,"a\u0062":2},"placement_tags":["x","x\u0079","xy"]}}`,
 	} {
 		seeds = append(seeds, fastPathSeed{models.EventTypeDesiredLRPCreated, []byte(s)})
 	}

@@ -1,7 +1,8 @@
 package models
 
 import (
-	"encoding/json"
+	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -11,17 +12,27 @@ const fastMaxDepth = 32
 // fastParser reads JSON from b at i. The first surprise sets bad; from then on the values
 // read are meaningless, every loop stops at its next check of bad, and decodeFast reports
 // that it gave up.
+//
+// It does not make the strings, raw values and map entries of the event as it reads them:
+// it records where each goes, and finish makes them all once the whole payload proved
+// acceptable (see decode_fast_values.go).
 type fastParser struct {
 	b   []byte
 	i   int
 	bad bool
-	// seen holds the strings made so far, shared when a payload repeats a value.
-	seen    [16]string
-	nseen   int
-	scratch []byte
+	out fastOutput
 }
 
 func (p *fastParser) fail() { p.bad = true }
+
+// plain[c] is true for the bytes a string holds as themselves and that need no check: ASCII
+// but control characters, '"' and '\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // ws skips the whitespace JSON allows between tokens.
 func (p *fastParser) ws() {
@@ -37,6 +48,9 @@ func (p *fastParser) ws() {
 
 // peek returns the next non-space byte, or 0 at the end.
 func (p *fastParser) peek() byte {
+	if p.i < len(p.b) && p.b[p.i] > ' ' { // the payloads the server sends have no space
+		return p.b[p.i]
+	}
 	p.ws()
 	if p.bad || p.i >= len(p.b) {
 		return 0
@@ -46,6 +60,14 @@ func (p *fastParser) peek() byte {
 
 // expect consumes c after optional whitespace, or fails.
 func (p *fastParser) expect(c byte) {
+	if p.i < len(p.b) && p.b[p.i] == c {
+		p.i++
+		return
+	}
+	p.expectSpaced(c)
+}
+
+func (p *fastParser) expectSpaced(c byte) {
 	if p.peek() != c {
 		p.fail()
 		return
@@ -76,6 +98,19 @@ func (p *fastParser) beginArray() bool {
 // more consumes the ',' before another member or element (true), or the closing byte
 // (false).
 func (p *fastParser) more(closing byte) bool {
+	if p.i < len(p.b) {
+		if c := p.b[p.i]; c == ',' {
+			p.i++
+			return true
+		} else if c == closing {
+			p.i++
+			return false
+		}
+	}
+	return p.moreSpaced(closing)
+}
+
+func (p *fastParser) moreSpaced(closing byte) bool {
 	switch p.peek() {
 	case ',':
 		p.i++
@@ -88,121 +123,264 @@ func (p *fastParser) more(closing byte) bool {
 	return false
 }
 
-// key reads a member name and its ':'. Only plain names (no escape, ASCII) are accepted:
-// the bytes are compared with the exact tags. The result aliases the input.
+// fieldSet is the member names of one object type in the order the server writes them (the
+// order of the struct fields).
+type fieldSet []fieldName
+
+// fieldName is a member name as a payload holds it, quoted and followed by its colon, with
+// its first 16 bytes as two little-endian words to compare with.
+type fieldName struct {
+	s      string
+	w0, w1 uint64 // the first 16 bytes of s, zero-padded
+	m0, m1 uint64 // masks of the bytes of w0 and w1 that s holds
+}
+
+func newFieldSet(names ...string) fieldSet {
+	fs := make(fieldSet, len(names))
+	for i, n := range names {
+		f := &fs[i]
+		f.s = `"` + n + `":`
+		var w, m [16]byte
+		copy(w[:], f.s)
+		for j := range min(len(f.s), 16) {
+			m[j] = 0xff
+		}
+		f.w0, f.w1 = binary.LittleEndian.Uint64(w[:8]), binary.LittleEndian.Uint64(w[8:])
+		f.m0, f.m1 = binary.LittleEndian.Uint64(m[:8]), binary.LittleEndian.Uint64(m[8:])
+	}
+	return fs
+}
+
+// members is what field knows of the object being read.
+type members struct {
+	next int    // the index of the name expected next: the one after the last
+	seen uint32 // the indexes read so far
+}
+
+// field reads a member name and its ':' and returns the index of the name in fs. Only the
+// exact names are accepted (no escape, no other case): it fails, and returns -1, on any
+// other name and on a name given twice. The name after the last one read is tried first, so
+// a payload in the server's order costs one comparison of two words per member (and a
+// search where the server left out an empty member).
+func (p *fastParser) field(fs fieldSet, m *members) int {
+	if j := m.next; j < len(fs) && len(p.b)-p.i >= 16 {
+		f := &fs[j]
+		x0, x1 := binary.LittleEndian.Uint64(p.b[p.i:]), binary.LittleEndian.Uint64(p.b[p.i+8:])
+		if x0&f.m0 == f.w0 && x1&f.m1 == f.w1 && m.seen&(1<<j) == 0 && (len(f.s) <= 16 || p.hasTail(f)) {
+			p.i += len(f.s)
+			m.seen |= 1 << j
+			m.next = j + 1
+			return j
+		}
+	}
+	return p.fieldSearch(fs, m)
+}
+
+// hasTail reports whether the payload at p.i goes on with the bytes of f after its first 16.
+func (p *fastParser) hasTail(f *fieldName) bool {
+	return len(p.b)-p.i >= len(f.s) && string(p.b[p.i+16:p.i+len(f.s)]) == f.s[16:]
+}
+
+// fieldSearch is field for a name other than the one expected.
+func (p *fastParser) fieldSearch(fs fieldSet, m *members) int {
+	if p.i >= len(p.b) || p.b[p.i] != '"' {
+		p.ws()
+	}
+	j := -1
+	if len(p.b)-p.i >= 16 {
+		x0, x1 := binary.LittleEndian.Uint64(p.b[p.i:]), binary.LittleEndian.Uint64(p.b[p.i+8:])
+		for k := range fs {
+			if f := &fs[k]; x0&f.m0 == f.w0 && x1&f.m1 == f.w1 && (len(f.s) <= 16 || p.hasTail(f)) {
+				p.i += len(f.s)
+				j = k
+				break
+			}
+		}
+	}
+	if j < 0 {
+		j = p.fieldSlow(fs) // near the end, space before the colon, or a name fs does not hold
+	}
+	if j < 0 || m.seen&(1<<j) != 0 {
+		p.fail()
+		return -1
+	}
+	m.seen |= 1 << j
+	m.next = j + 1
+	return j
+}
+
+// fieldSlow reads a name that is not directly followed by its colon.
+func (p *fastParser) fieldSlow(fs fieldSet) int {
+	k := p.key()
+	for j, f := range fs {
+		if string(k) == f.s[1:len(f.s)-2] {
+			return j
+		}
+	}
+	return -1
+}
+
+// key reads a member name and its ':'. Only plain names (no escape, ASCII) are accepted.
+// The result aliases the input.
 func (p *fastParser) key() []byte {
 	p.expect('"')
 	if p.bad {
 		return nil
 	}
-	start := p.i
-	for ; p.i < len(p.b); p.i++ {
-		c := p.b[p.i]
-		if c == '"' {
-			k := p.b[start:p.i]
-			p.i++
-			p.expect(':')
-			return k
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
+	start, i := p.i, p.i
+	for i < len(p.b) && plain[p.b[i]] {
+		i++
 	}
-	p.fail()
-	return nil
-}
-
-// once marks bit in *seen, failing on a key given twice.
-func (p *fastParser) once(seen *uint32, bit uint) {
-	if *seen&(1<<bit) != 0 {
+	if i >= len(p.b) || p.b[i] != '"' {
 		p.fail()
+		return nil
 	}
-	*seen |= 1 << bit
+	k := p.b[start:i]
+	p.i = i + 1
+	p.expect(':')
+	return k
 }
 
-// str reads a string value.
-func (p *fastParser) str() string {
+// strBytes reads a string value and returns its decoded bytes: a sub-slice of the payload,
+// or, for a string with escapes, of the free capacity of the output's string buffer (valid
+// until the next string is read).
+func (p *fastParser) strBytes() []byte {
 	p.expect('"')
 	if p.bad {
-		return ""
+		return nil
 	}
 	start := p.i
-	for i := start; i < len(p.b); i++ {
-		c := p.b[i]
-		if c == '"' {
-			p.i = i + 1
-			return p.intern(p.b[start:i])
-		}
-		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			p.i = i
-			return p.strSlow(start)
-		}
+	i := plainPrefix(p.b, start)
+	if i < len(p.b) && p.b[i] == '"' {
+		p.i = i + 1
+		return p.b[start:i]
 	}
-	p.fail()
-	return ""
+	p.i = i
+	return p.strSlow(start)
 }
 
-// strSlow finishes a string that has escapes or non-ASCII bytes, from start (after the
-// opening quote); p.i is at the first such byte.
-func (p *fastParser) strSlow(start int) string {
-	buf := append(p.scratch[:0], p.b[start:p.i]...)
-	for p.i < len(p.b) {
-		c := p.b[p.i]
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plainPrefix returns the index of the first byte from i on that is not plain (see plain),
+// or len(b). It checks eight bytes at a time; in each word, a byte is flagged when it is '"'
+// or '\\' (the subtraction from it, xored with that byte, borrows), below 0x20 (the
+// subtraction of 0x20 borrows) or above 0x7f. A borrow only runs from a flagged byte to the
+// bytes above it, so the lowest flagged byte of a word is exact.
+func plainPrefix(b []byte, i int) int {
+	s := b[i:]
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64(s)
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		if special := ((q - ones) | (bs - ones) | (x - ones*0x20) | x) & highs; special != 0 {
+			return len(b) - len(s) + bits.TrailingZeros64(special)/8
+		}
+		s = s[8:]
+	}
+	for len(s) > 0 && plain[s[0]] {
+		s = s[1:]
+	}
+	return len(b) - len(s)
+}
+
+// strSlow finishes a string that has escapes, non-ASCII bytes or control characters, from
+// start (after the opening quote); p.i is at the first such byte. It first finds the end
+// of the string and checks it; a string without escapes is then a sub-slice of the payload,
+// and one with escapes is decoded after the end of the output's string buffer.
+func (p *fastParser) strSlow(start int) []byte {
+	escaped := false
+	end := -1
+	for i := p.i; i < len(p.b); {
+		c := p.b[i]
 		switch {
 		case c == '"':
-			p.i++
-			p.scratch = buf
-			return p.intern(buf)
+			end = i
+		case plain[c]:
+			i++
+			continue
 		case c < 0x20:
 			p.fail()
-			return ""
+			return nil
 		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(p.b[p.i:])
+			r, size := utf8.DecodeRune(p.b[i:])
 			if r == utf8.RuneError && size == 1 {
 				p.fail() // encoding/json replaces it with U+FFFD
-				return ""
+				return nil
 			}
-			buf = append(buf, p.b[p.i:p.i+size]...)
-			p.i += size
-		case c != '\\':
-			buf = append(buf, c)
-			p.i++
-		default:
-			if p.i+1 >= len(p.b) {
+			i += size
+			continue
+		default: // a backslash
+			n, ok := p.escapeLen(i)
+			if !ok {
 				p.fail()
-				return ""
+				return nil
 			}
-			e := p.b[p.i+1]
-			p.i += 2
-			switch e {
-			case '"', '\\', '/':
-				buf = append(buf, e)
-			case 'b':
-				buf = append(buf, '\b')
-			case 'f':
-				buf = append(buf, '\f')
-			case 'n':
-				buf = append(buf, '\n')
-			case 'r':
-				buf = append(buf, '\r')
-			case 't':
-				buf = append(buf, '\t')
-			case 'u':
-				r, ok := hex4(p.b[p.i:])
-				if !ok || r >= 0xD800 && r < 0xE000 { // surrogates: left to encoding/json
-					p.fail()
-					return ""
-				}
-				buf = utf8.AppendRune(buf, r)
-				p.i += 4
-			default:
-				p.fail()
-				return ""
-			}
+			escaped = true
+			i += n
+			continue
 		}
+		break
 	}
-	p.fail()
-	return ""
+	if end < 0 {
+		p.fail()
+		return nil
+	}
+	p.i = end + 1
+	if !escaped {
+		return p.b[start:end]
+	}
+	buf := p.out.strings
+	n := len(buf)
+	for i := start; i < end; {
+		c := p.b[i]
+		if c != '\\' {
+			buf = append(buf, c)
+			i++
+			continue
+		}
+		switch e := p.b[i+1]; e {
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, _ := hex4(p.b[i+2:])
+			buf = utf8.AppendRune(buf, r)
+			i += 4
+		default: // '"', '\\', '/'
+			buf = append(buf, e)
+		}
+		i += 2
+	}
+	p.out.strings = buf[:n]
+	return buf[n:]
+}
+
+// escapeLen checks the escape at b[i] (a backslash) and returns its length. A \u escape of
+// a UTF-16 surrogate is refused: it is left to encoding/json.
+func (p *fastParser) escapeLen(i int) (int, bool) {
+	if i+1 >= len(p.b) {
+		return 0, false
+	}
+	switch p.b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return 2, true
+	case 'u':
+		r, ok := hex4(p.b[i+2:])
+		if !ok || r >= 0xD800 && r < 0xE000 {
+			return 0, false
+		}
+		return 6, true
+	}
+	return 0, false
 }
 
 // hex4 parses the four hex digits of a \u escape.
@@ -227,54 +405,35 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// intern returns b as a string: a known constant, a string made earlier from the same
-// payload, or a new one.
-func (p *fastParser) intern(b []byte) string {
-	switch string(b) {
-	case "":
-		return ""
-	case ActualLRPStateUnclaimed:
-		return ActualLRPStateUnclaimed
-	case ActualLRPStateClaimed:
-		return ActualLRPStateClaimed
-	case ActualLRPStateRunning:
-		return ActualLRPStateRunning
-	case ActualLRPStateCrashed:
-		return ActualLRPStateCrashed
-	case ActualLRPPresenceOrdinary:
-		return ActualLRPPresenceOrdinary
-	}
-	for _, s := range p.seen[:p.nseen] {
-		if s == string(b) {
-			return s
-		}
-	}
-	s := string(b)
-	if p.nseen < len(p.seen) {
-		p.seen[p.nseen] = s
-		p.nseen++
-	}
-	return s
-}
-
 // integer reads an integer in [min, max]: no fraction, no exponent, at most 19 digits.
 func (p *fastParser) integer(min, max int64) int64 {
 	c := p.peek()
+	i := p.i
 	neg := c == '-'
 	if neg {
-		p.i++
+		i++
 	}
-	start := p.i
+	start := i
 	var u uint64 // 19 digits cannot overflow it
-	for p.i < len(p.b) && p.i-start < 20 {
-		d := p.b[p.i]
-		if d < '0' || d > '9' {
+	// Eight digits at a time while at least eight more are there (and at most 19 in all),
+	// then one at a time.
+	for i-start <= 11 && len(p.b)-i >= 8 {
+		x := binary.LittleEndian.Uint64(p.b[i:])
+		if !eightDigits(x) {
 			break
 		}
-		u = u*10 + uint64(d-'0')
-		p.i++
+		u = u*100000000 + eightDigitsValue(x)
+		i += 8
 	}
-	digits := p.i - start
+	for ; i < len(p.b) && i-start < 20; i++ {
+		d := p.b[i] - '0'
+		if d > 9 {
+			break
+		}
+		u = u*10 + uint64(d)
+	}
+	p.i = i
+	digits := i - start
 	switch {
 	case digits == 0, digits > 19, digits > 1 && p.b[start] == '0':
 		p.fail()
@@ -294,6 +453,21 @@ func (p *fastParser) integer(min, max int64) int64 {
 	return n
 }
 
+// eightDigits reports whether the eight bytes of x (little endian) are all ASCII digits: a
+// byte is a digit when its high nibble is 3 and adding 6 to it keeps it so.
+func eightDigits(x uint64) bool {
+	return x&0xF0F0F0F0F0F0F0F0|(x+0x0606060606060606)&0xF0F0F0F0F0F0F0F0>>4 == 0x3333333333333333
+}
+
+// eightDigitsValue returns the number the eight ASCII digits of x (little endian, the first
+// digit in the low byte) write, combining pairs of digits, then of pairs, then of quads.
+func eightDigitsValue(x uint64) uint64 {
+	x &= 0x0F0F0F0F0F0F0F0F
+	x = (x * (10<<8 + 1)) >> 8 & 0x00FF00FF00FF00FF
+	x = (x * (100<<16 + 1)) >> 16 & 0x0000FFFF0000FFFF
+	return (x * (10000<<32 + 1)) >> 32
+}
+
 func (p *fastParser) int64() int64 { return p.integer(-1<<63, 1<<63-1) }
 
 func (p *fastParser) int32() int32 { return int32(p.integer(-1<<31, 1<<31-1)) }
@@ -306,19 +480,37 @@ func (p *fastParser) uint32() uint32 {
 	return uint32(p.integer(0, 1<<32-1))
 }
 
-// raw reads any JSON value but null and returns a copy of its bytes, as json.RawMessage
-// keeps them.
-func (p *fastParser) raw() json.RawMessage {
+// rawValue reads any JSON value but null and returns where it is in the payload.
+func (p *fastParser) rawValue() span {
 	if p.peek() == 'n' {
 		p.fail()
-		return nil
+		return span{}
 	}
 	start := p.i
 	p.skipValue(0)
-	if p.bad {
-		return nil
+	return span{start, p.i - start}
+}
+
+// count returns how many elements the array, or members the object, at p.i holds, and
+// leaves p.i where it was. It checks the value as skipValue does.
+func (p *fastParser) count() int {
+	n, save := 0, p.i
+	switch p.peek() {
+	case '[':
+		for more := p.beginArray(); more && !p.bad; more = p.more(']') {
+			p.skipValue(1)
+			n++
+		}
+	case '{':
+		for more := p.beginObject(); more && !p.bad; more = p.more('}') {
+			p.skipString()
+			p.expect(':')
+			p.skipValue(1)
+			n++
+		}
 	}
-	return append(json.RawMessage(nil), p.b[start:p.i]...)
+	p.i = save
+	return n
 }
 
 // skipValue reads and checks one JSON value of any kind.
@@ -376,6 +568,10 @@ func (p *fastParser) literal(s string) {
 func (p *fastParser) skipString() {
 	p.expect('"')
 	for !p.bad && p.i < len(p.b) {
+		p.i = plainPrefix(p.b, p.i)
+		if p.i >= len(p.b) {
+			break
+		}
 		c := p.b[p.i]
 		switch {
 		case c == '"':

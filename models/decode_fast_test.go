@@ -2,7 +2,10 @@ package models_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -76,6 +79,30 @@ func benchLikeDesired() *models.DesiredLRP {
 	return d
 }
 
+// withPorts gives a running instance n port mappings.
+func withPorts(a *models.ActualLRP, n int) *models.ActualLRP {
+	a.Ports = nil
+	for i := range n {
+		a.Ports = append(a.Ports, models.PortMapping{ContainerPort: uint32(8080 + i), HostPort: uint32(61000 + i)})
+	}
+	return a
+}
+
+// bigDesired is a realistic DesiredLRP with n of each kind of slice and map element.
+func bigDesired(n int) *models.DesiredLRP {
+	d := benchLikeDesired()
+	d.EnvironmentVariables, d.Ports, d.PlacementTags = nil, nil, nil
+	d.Routes, d.MetricTags = models.Routes{}, map[string]*models.MetricTagValue{}
+	for i := range n {
+		d.EnvironmentVariables = append(d.EnvironmentVariables, models.EnvironmentVariable{Name: fmt.Sprintf("VAR_%d", i), Value: fmt.Sprintf("value \"%d\"", i)})
+		d.Ports = append(d.Ports, uint32(8080+i))
+		d.PlacementTags = append(d.PlacementTags, fmt.Sprintf("zone-%d", i))
+		d.Routes[fmt.Sprintf("router-%d", i)] = json.RawMessage(fmt.Sprintf(`[{"hostnames":["h%d.example.com"],"port":%d}]`, i, 8080+i))
+		d.MetricTags[fmt.Sprintf("tag-%d", i)] = &models.MetricTagValue{Static: fmt.Sprintf("v%d", i)}
+	}
+	return d
+}
+
 func withTrace[E models.Event](e E) E {
 	models.SetEventTraceID(e, "ffe85603d101487cb1827ec73f81815a")
 	return e
@@ -117,12 +144,25 @@ var _ = Describe("DecodeEvent's fast path", func() {
 		Entry("int limits", models.EventTypeActualLRPCreated,
 			`{"actual_lrp":{"index":-2147483648,"crash_count":2147483647,"since":-9223372036854775808,"modification_tag":{"index":4294967295}}}`, true),
 		Entry("int64 max and -0", models.EventTypeActualLRPCrashed, `{"since":9223372036854775807,"index":-0}`, true),
+		Entry("integers of every length", models.EventTypeActualLRPCreated,
+			`{"actual_lrp":{"index":12345678,"crash_count":-123456789,"since":1234567890123456,"modification_tag":{"index":4294967295},"ports":[{"container_port":87654321,"host_port":0}]}}`, true),
+		Entry("int64 min", models.EventTypeActualLRPCrashed, `{"since":-9223372036854775808,"crash_count":-2147483648}`, true),
+		Entry("17 and 18 digits", models.EventTypeActualLRPChanged,
+			`{"before":{"since":12345678901234567},"after":{"since":-123456789012345678}}`, true),
 		Entry("escapes and UTF-8 in strings", models.EventTypeActualLRPCrashed,
 			`{"crash_reason":"a\"b\\c\/d\b\f\n\r\t\u0000\u00e9\u2713\uFFFD é ✓ 😀","process_guid":"\u003cpg\u003e"}`, true),
 		Entry("raw values of every kind", models.EventTypeDesiredLRPCreated,
 			`{"desired_lrp":{"routes":{"r":[ 1 , -0.5e+3 , 2E-2 , "x\u00e9\ud83d\ude00\n" , true , false , null , { } , [ ] ]},"action":{ "a" : { "b" : [ null ] } } }}`, true),
 		Entry("a map key with escapes", models.EventTypeDesiredLRPCreated,
 			`{"desired_lrp":{"metric_tags":{"a\tb":{"static":"s"},"":{}}}}`, true),
+		Entry("more slice elements than an event's block holds", models.EventTypeActualLRPChanged,
+			mustJSON(models.NewActualLRPChangedEvent(withPorts(benchLikeRunning(), 3), withPorts(benchLikeRunning(), 5))), true),
+		Entry("more desired elements than an event's block holds", models.EventTypeDesiredLRPChanged,
+			mustJSON(models.NewDesiredLRPChangedEvent(bigDesired(3), bigDesired(7))), true),
+		Entry("members out of the server's order", models.EventTypeActualLRPChanged,
+			`{"trace_id":"t","after":{"presence":"ORDINARY","state":"RUNNING","process_guid":"pg","ports":[{"host_port":2,"container_port":1}],"index":3},"before":{"modification_tag":{"index":1,"epoch":"e"},"cell_id":"c"}}`, true),
+		Entry("strings equal within and across records", models.EventTypeActualLRPChanged,
+			`{"before":{"process_guid":"x","domain":"x","cell_id":"xy","address":"yx","instance_guid":"x\u0079"},"after":{"process_guid":"xy","domain":"x","cell_id":"x","address":"x","instance_guid":"yx"},"trace_id":"x"}`, true),
 
 		// Left to encoding/json, which decodes them.
 		Entry("an unknown key", models.EventTypeActualLRPCreated, `{"actual_lrp":{"index":1,"extra":{"a":[1]}}}`, false),
@@ -133,6 +173,10 @@ var _ = Describe("DecodeEvent's fast path", func() {
 		Entry("a duplicate object key", models.EventTypeActualLRPChanged,
 			`{"after":{"index":1,"state":"RUNNING"},"after":{"index":2}}`, false),
 		Entry("a duplicate map key", models.EventTypeDesiredLRPCreated, `{"desired_lrp":{"routes":{"a":1,"a":2}}}`, false),
+		Entry("a duplicate metric tag", models.EventTypeDesiredLRPCreated,
+			`{"desired_lrp":{"metric_tags":{"a":{"static":"1"},"b":{},"a":{"dynamic":"INDEX"}}}}`, false),
+		Entry("a duplicate map key once unescaped", models.EventTypeDesiredLRPChanged,
+			`{"after":{"routes":{"ab":1,"a\u0062":2}}}`, false),
 		Entry("a null ActualLRP", models.EventTypeActualLRPChanged, `{"before":null,"after":{"index":1}}`, false),
 		Entry("a null string", models.EventTypeActualLRPCrashed, `{"process_guid":null}`, false),
 		Entry("a null raw value", models.EventTypeDesiredLRPCreated, `{"desired_lrp":{"action":null}}`, false),
@@ -158,6 +202,10 @@ var _ = Describe("DecodeEvent's fast path", func() {
 		Entry("a negative uint32", models.EventTypeActualLRPCreated, `{"actual_lrp":{"ports":[{"host_port":-1}]}}`, false),
 		Entry("-0 for a uint32", models.EventTypeActualLRPCreated, `{"actual_lrp":{"ports":[{"host_port":-0}]}}`, false),
 		Entry("a leading zero", models.EventTypeActualLRPCrashed, `{"index":01}`, false),
+		Entry("a leading zero before eight digits", models.EventTypeActualLRPCrashed, `{"since":012345678}`, false),
+		Entry("int64 overflow in the last digit", models.EventTypeActualLRPCrashed, `{"since":9223372036854775809}`, false),
+		Entry("20 digits", models.EventTypeActualLRPCrashed, `{"since":12345678901234567890}`, false),
+		Entry("a fraction after eight digits", models.EventTypeActualLRPCrashed, `{"since":12345678.5}`, false),
 		Entry("a string for an int", models.EventTypeActualLRPCrashed, `{"index":"1"}`, false),
 		Entry("a number for a string", models.EventTypeActualLRPCrashed, `{"cell_id":1}`, false),
 		Entry("trailing data", models.EventTypeActualLRPCreated, `{"actual_lrp":{}} x`, false),
@@ -195,6 +243,83 @@ var _ = Describe("DecodeEvent's fast path", func() {
 			payload[i] = 'x'
 		}
 		Expect(got).To(Equal(want))
+	})
+
+	It("gives events that later decodings leave alone", func() {
+		// Kept events, decoded one after another with different values, stay what they
+		// were decoded as: nothing of one is reused for the next.
+		var payloads [][]byte
+		var kept []models.Event
+		for i := range 50 {
+			running := withPorts(benchLikeRunning(), i%4)
+			running.ProcessGuid = fmt.Sprintf("pg-%d-%s", i, strings.Repeat("x", i))
+			running.CrashReason = fmt.Sprintf("crash \"%d\" é", i)
+			desired := bigDesired(i % 6)
+			desired.ProcessGuid = running.ProcessGuid
+			for _, e := range []models.Event{
+				withTrace(models.NewActualLRPChangedEvent(benchLikeUnclaimed(), running)),
+				withTrace(models.NewDesiredLRPCreatedEvent(desired)),
+				withTrace(models.NewActualLRPCrashedEvent(running, benchLikeUnclaimed())),
+			} {
+				data := []byte(mustJSON(e))
+				got, err := models.DecodeEvent(e.EventType(), data)
+				Expect(err).NotTo(HaveOccurred())
+				payloads = append(payloads, data)
+				kept = append(kept, got)
+			}
+		}
+		for i, got := range kept {
+			want, err := stdlibDecode(got.EventType(), payloads[i])
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got).To(Equal(want))
+		}
+	})
+
+	It("gives slices that an append never shares", func() {
+		data := []byte(mustJSON(models.NewActualLRPChangedEvent(withPorts(benchLikeRunning(), 1), withPorts(benchLikeRunning(), 1))))
+		got, err := models.DecodeEvent(models.EventTypeActualLRPChanged, data)
+		Expect(err).NotTo(HaveOccurred())
+		changed := got.(*models.ActualLRPChangedEvent)
+		after := slices.Clone(changed.After.Ports)
+		changed.Before.Ports = append(changed.Before.Ports, models.PortMapping{ContainerPort: 1, HostPort: 2})
+		Expect(changed.After.Ports).To(Equal(after))
+
+		data = []byte(mustJSON(models.NewDesiredLRPChangedEvent(bigDesired(2), bigDesired(2))))
+		got, err = models.DecodeEvent(models.EventTypeDesiredLRPChanged, data)
+		Expect(err).NotTo(HaveOccurred())
+		desired := got.(*models.DesiredLRPChangedEvent)
+		want := desired.After.Copy()
+		desired.Before.EnvironmentVariables = append(desired.Before.EnvironmentVariables, models.EnvironmentVariable{Name: "X"})
+		desired.Before.Ports = append(desired.Before.Ports, 1)
+		desired.Before.PlacementTags = append(desired.Before.PlacementTags, "x")
+		desired.Before.Action = append(desired.Before.Action, '!')
+		desired.Before.Routes["router-0"] = append(desired.Before.Routes["router-0"], '!')
+		Expect(desired.After).To(Equal(want))
+	})
+
+	It("decodes from many goroutines at once", func() {
+		payload := []byte(mustJSON(withTrace(models.NewDesiredLRPChangedEvent(bigDesired(3), bigDesired(5)))))
+		want, err := stdlibDecode(models.EventTypeDesiredLRPChanged, payload)
+		Expect(err).NotTo(HaveOccurred())
+		var wg sync.WaitGroup
+		results := make([][]models.Event, 4)
+		for g := range results {
+			wg.Go(func() {
+				for range 200 {
+					got, err := models.DecodeEvent(models.EventTypeDesiredLRPChanged, payload)
+					if err == nil {
+						results[g] = append(results[g], got)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		for _, r := range results {
+			Expect(r).To(HaveLen(200))
+			for _, got := range r {
+				Expect(got).To(Equal(want))
+			}
+		}
 	})
 
 	It("decodes every fuzz seed as encoding/json does", func() {

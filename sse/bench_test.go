@@ -37,12 +37,20 @@ func BenchmarkDecode(b *testing.B) {
 	for i := range 64 {
 		withFields, _ = sse.Event{ID: fmt.Sprint(1000 + i), Name: "actual_lrp_changed", Data: payload1K}.AppendTo(withFields)
 	}
+	// The names of an LRP stream, mixed as a stream mixes them.
+	var mixedNames []byte
+	names := []string{"desired_lrp_created", "actual_lrp_created", "actual_lrp_changed", "actual_lrp_changed",
+		"actual_lrp_crashed", "actual_lrp_removed", "actual_lrp_created", "desired_lrp_removed"}
+	for i := range 64 {
+		mixedNames, _ = sse.Event{ID: fmt.Sprint(1000 + i), Name: names[i%len(names)], Data: payload1K}.AppendTo(mixedNames)
+	}
 	crlf := []byte(strings.ReplaceAll(string(dataOnly), "\n", "\r\n"))
 
 	b.Run("data-1KiB", func(b *testing.B) { benchmarkDecode(b, dataOnly, 1) })
 	b.Run("data-1KiB-borrow", func(b *testing.B) { benchmarkDecode(b, dataOnly, 1, sse.BorrowData()) })
 	b.Run("id-event-data-1KiB", func(b *testing.B) { benchmarkDecode(b, withFields, 64) })
 	b.Run("id-event-data-1KiB-borrow", func(b *testing.B) { benchmarkDecode(b, withFields, 64, sse.BorrowData()) })
+	b.Run("id-mixed-names-data-1KiB-borrow", func(b *testing.B) { benchmarkDecode(b, mixedNames, 64, sse.BorrowData()) })
 	b.Run("data-1KiB-crlf", func(b *testing.B) { benchmarkDecode(b, crlf, 1) })
 }
 

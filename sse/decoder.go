@@ -29,7 +29,8 @@ var byteOrderMark = []byte("\xEF\xBB\xBF")
 //
 // It scans a large read window with bytes.IndexByte, so it neither copies
 // nor allocates per line; it allocates one []byte per event for Data (none
-// with [BorrowData]) and a string only when the id or the event name changes.
+// with [BorrowData]), a string when the id changes, and a string for an event
+// name only the first time it meets it (it keeps the last few names it met).
 // A Decoder is for a single goroutine.
 type Decoder struct {
 	rd     io.Reader
@@ -57,7 +58,7 @@ type Decoder struct {
 	blkRetry  time.Duration
 
 	lastID   string // committed last event id
-	name     string // the last event name returned, reused while unchanged
+	names    nameCache
 	retry    time.Duration
 	retrySet bool
 }
@@ -287,10 +288,7 @@ func (d *Decoder) endBlock() bool {
 func (d *Decoder) takeEvent() Event {
 	ev := Event{ID: d.lastID, Retry: d.blkRetry}
 	if len(d.event) > 0 {
-		if string(d.event) != d.name {
-			d.name = string(d.event)
-		}
-		ev.Name = d.name
+		ev.Name = d.names.get(d.event)
 	}
 	src := d.data
 	if d.pendOK {
@@ -413,3 +411,40 @@ func (s *scanner) shift(n int) {
 }
 
 func (s *scanner) reset() { s.pos, s.done = -1, 0 }
+
+// nameCacheSize is how many distinct event names a decoder keeps: more than a
+// stream of the BBS uses (eleven), few enough to search one by one.
+const nameCacheSize = 16
+
+// nameCache keeps the event names a decoder met, so a stream that mixes a few
+// names allocates each one once rather than at every change of name. It is
+// bounded: past nameCacheSize names, the oldest one makes room.
+type nameCache struct {
+	names [nameCacheSize]string
+	last  int // index of the name returned last
+	n     int // names held
+	next  int // where the next new name goes once the cache is full
+}
+
+// get returns b as a string, from the cache when it holds it.
+func (c *nameCache) get(b []byte) string {
+	if c.n > 0 && c.names[c.last] == string(b) {
+		return c.names[c.last]
+	}
+	for i := range c.n {
+		if c.names[i] == string(b) {
+			c.last = i
+			return c.names[i]
+		}
+	}
+	i := c.n
+	if c.n < len(c.names) {
+		c.n++
+	} else {
+		i = c.next
+		c.next = (c.next + 1) % len(c.names)
+	}
+	c.names[i] = string(b)
+	c.last = i
+	return c.names[i]
+}

@@ -186,6 +186,30 @@ var _ = Describe("Decoder", func() {
 			Expect(string(kept[1])).To(Equal("two\nlines"))
 			Expect(string(kept[2])).To(Equal("three"))
 		})
+
+		It("names every event right in a stream that mixes more names than it keeps", func() {
+			rng := rand.New(rand.NewPCG(3, 3))
+			var stream []byte
+			var want []sse.Event
+			for i := range 2000 {
+				// A few names most of the time, forty in all: names come and go from
+				// the decoder's cache of recent names.
+				n := rng.IntN(4)
+				if rng.IntN(4) == 0 {
+					n = rng.IntN(40)
+				}
+				e := sse.Event{ID: fmt.Sprint(i), Name: fmt.Sprintf("name-%d", n), Data: []byte("x")}
+				if rng.IntN(8) == 0 {
+					e.Name = ""
+				}
+				var err error
+				stream, err = e.AppendTo(stream)
+				Expect(err).NotTo(HaveOccurred())
+				want = append(want, e)
+			}
+			expectEvents(decodeAll(bytes.NewReader(stream)), want)
+			expectEvents(decodeBorrowed(iotest.HalfReader(bytes.NewReader(stream))), want)
+		})
 	})
 
 	Describe("MaxEventSize", func() {
