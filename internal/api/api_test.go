@@ -72,6 +72,41 @@ var _ = Describe("the API handler", func() {
 		Expect(rec.Code).To(Equal(http.StatusMethodNotAllowed))
 	})
 
+	DescribeTable("stream routes keep their trace id and their answers",
+		func(method, path string, header []string, status int, body string, keptID string) {
+			h, _ := newHandler(api.Config{Streams: fakeStreams{}})
+			rec := serve(h, method, path, "", header...)
+			Expect(rec.Code).To(Equal(status))
+			if body != "" {
+				Expect(rec.Body.String()).To(Equal(body))
+			}
+			if keptID != "" {
+				Expect(rec.Header().Get(api.TraceHeader)).To(Equal(keptID))
+			} else {
+				Expect(rec.Header().Get(api.TraceHeader)).To(MatchRegexp(`^[0-9a-f]{32}$`))
+			}
+		},
+		Entry("a GET with a trace id", http.MethodGet, "/v1/events", []string{"X-Trace-Id", "abc"}, 200, "stream lrp", "abc"),
+		Entry("a GET without one", http.MethodGet, "/v1/events/tasks", nil, 200, "stream task", ""),
+		Entry("a GET with a bad one", http.MethodGet, "/v1/events", []string{"X-Trace-Id", "a b"}, 200, "stream lrp", ""),
+		Entry("a HEAD, through the mux", http.MethodHead, "/v1/events", []string{"X-Trace-Id", "h"}, 200, "stream lrp", "h"),
+		Entry("a POST", http.MethodPost, "/v1/events/tasks", []string{"X-Trace-Id", "p"}, 405, "", "p"),
+		Entry("a trailing slash", http.MethodGet, "/v1/events/", nil, 404, "", ""),
+	)
+
+	It("lets a stream flush through its recorder", func() {
+		flushed := make(chan error, 1)
+		streams := streamsFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = w.Write([]byte("retry: 1\n\n"))
+			flushed <- http.NewResponseController(w).Flush()
+		})
+		h, _ := newHandler(api.Config{Streams: streams})
+		rec := serve(h, http.MethodGet, "/v1/events", "")
+		Expect(<-flushed).To(Succeed())
+		Expect(rec.Flushed).To(BeTrue())
+		Expect(rec.Body.String()).To(Equal("retry: 1\n\n"))
+	})
+
 	It("observes the latency of each route by status, streams excluded", func() {
 		reg := prometheus.NewRegistry()
 		h, _ := newHandler(api.Config{Registerer: reg, Streams: fakeStreams{}})

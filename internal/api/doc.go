@@ -13,6 +13,13 @@
 // header, carried in the request context (lifecycle.ContextWithTraceID) so that the events
 // of the change carry it, and logged.
 //
+// A GET of a stream route takes a short path past the mux: its handler runs for the life
+// of the stream under every frame on the way to it, so the path keeps its frames small
+// (a goroutine's stack that grows past 4 KiB stays at 8 KiB for the life of the stream)
+// and copies no request: the trace id of a stream, which changes nothing, is echoed and
+// logged but not put in its context. Other requests to the stream paths (HEAD, other
+// methods) go through the mux as any other.
+//
 // Goroutines: none of its own; the http.Server that serves the handler calls it
 // concurrently, which is safe.
 package api

@@ -56,6 +56,9 @@ type handler struct {
 	latency       *prometheus.HistogramVec
 	// methods lists the methods of every registered path, for 405 answers.
 	methods map[string][]string
+	// streams holds the handler of each stream route by path, for the GET requests that
+	// ServeHTTP serves without the mux (serveStream).
+	streams map[string]http.Handler
 }
 
 // New returns the handler of every route. It fails when Config.Service is nil or the
@@ -71,6 +74,7 @@ func New(cfg Config) (http.Handler, error) {
 		maxBytes:      cfg.MaxRequestBytes,
 		healthTimeout: cfg.HealthTimeout,
 		methods:       map[string][]string{},
+		streams:       map[string]http.Handler{},
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -100,8 +104,8 @@ func New(cfg Config) (http.Handler, error) {
 		h.handle("GET", "/metrics", true, cfg.Metrics)
 	}
 	if cfg.Streams != nil {
-		h.handle("GET", "/v1/events", false, cfg.Streams.Handler(models.StreamLRP))
-		h.handle("GET", "/v1/events/tasks", false, cfg.Streams.Handler(models.StreamTask))
+		h.stream("/v1/events", cfg.Streams.Handler(models.StreamLRP))
+		h.stream("/v1/events/tasks", cfg.Streams.Handler(models.StreamTask))
 	}
 	h.domainRoutes()
 	h.lrpRoutes()
@@ -110,20 +114,60 @@ func New(cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP gives the request its trace id and serves it.
+// ServeHTTP gives the request its trace id and serves it: a GET of a stream route through
+// serveStream, any other request through the mux with the trace id in its context. It is
+// under every stream for the life of the stream, so it keeps a small frame (see
+// serveStream).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := r.Header.Get(TraceHeader)
-	if !validTraceID(id) {
-		id = strings.ReplaceAll(lifecycle.NewGuid(), "-", "")
+	if next := h.streams[r.URL.Path]; next != nil && r.Method == http.MethodGet {
+		h.serveStream(w, r, next)
+		return
 	}
+	h.serve(w, r)
+}
+
+// serve serves a request through the mux, with its trace id in its context.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
+	id := requestTraceID(r)
 	w.Header().Set(TraceHeader, id)
 	h.mux.ServeHTTP(w, r.WithContext(lifecycle.ContextWithTraceID(r.Context(), id)))
+}
+
+// requestTraceID is the request's X-Trace-Id when it is a plausible id, else a new one.
+func requestTraceID(r *http.Request) string {
+	if id := r.Header.Get(TraceHeader); validTraceID(id) {
+		return id
+	}
+	return strings.ReplaceAll(lifecycle.NewGuid(), "-", "")
+}
+
+// serveStream serves a GET of a stream route. A stream's handler runs, for the life of
+// the stream, on the goroutine of its connection, under every frame on the way to it, and
+// keeps alive what they hold: all of it is paid per open stream. Above all the stack: a
+// goroutine under net/http's conn.serve (a frame of 1.1 KiB) whose stack has once grown
+// from 4 to 8 KiB keeps the 8 KiB (the runtime halves a stack only while less than a
+// quarter of it is in use), and the deeper the frames under the stream, the less room is
+// left below them. So this path is kept short: no mux, small frames, no copy of the
+// request to carry the trace id in its context (a stream changes nothing, so no event
+// needs the id), and the request's log line is written after the stream by a function of
+// its own. Streams are not in the latency histogram.
+func (h *handler) serveStream(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	rec := newStreamRecorder(w, r)
+	next.ServeHTTP(rec, r)
+	h.logRequest(r, r.URL.Path, rec.status, rec.start, rec.id)
 }
 
 // handle registers "METHOD path"; timed routes observe the latency histogram.
 func (h *handler) handle(method, path string, timed bool, next http.Handler) {
 	h.methods[path] = append(h.methods[path], method)
 	h.mux.Handle(method+" "+path, h.instrument(path, timed, next))
+}
+
+// stream registers the stream route "GET path": on the mux (for the requests that do not
+// take the short path of ServeHTTP: HEAD, a path the mux cleans up) and in h.streams.
+func (h *handler) stream(path string, next http.Handler) {
+	h.handle(http.MethodGet, path, false, next)
+	h.streams[path] = next
 }
 
 // post registers a unary POST route.
@@ -136,17 +180,29 @@ func (h *handler) instrument(route string, timed bool, next http.Handler) http.H
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		d := time.Since(start)
-		status := rec.status
-		if status == 0 {
-			status = http.StatusOK
-		}
 		if timed && h.latency != nil {
-			h.latency.WithLabelValues(route, strconv.Itoa(status)).Observe(d.Seconds())
+			h.observe(route, rec.status, start)
 		}
-		h.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", status,
-			"duration", d, "trace_id", traceID(r))
+		h.logRequest(r, route, rec.status, start, traceID(r))
 	})
+}
+
+// observe adds a request's latency to the histogram.
+func (h *handler) observe(route string, status int, start time.Time) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h.latency.WithLabelValues(route, strconv.Itoa(status)).Observe(time.Since(start).Seconds())
+}
+
+// logRequest writes the debug line of a served request (status 0: nothing was written,
+// which net/http answers 200).
+func (h *handler) logRequest(r *http.Request, route string, status int, start time.Time, id string) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	h.log.DebugContext(r.Context(), "request", "method", r.Method, "route", route, "status", status,
+		"duration", time.Since(start), "trace_id", id)
 }
 
 // fallback answers every request no route matched: 405 when the path exists with another
@@ -240,6 +296,22 @@ func (r *recorder) Write(b []byte) (int, error) {
 		r.status = http.StatusOK
 	}
 	return r.ResponseWriter.Write(b)
+}
+
+// streamRecorder is the recorder of a stream, which also holds what serveStream logs
+// when the stream ends (kept here rather than in its frame).
+type streamRecorder struct {
+	recorder
+	start time.Time
+	id    string
+}
+
+// newStreamRecorder starts the recorder of a stream: it gives the request its trace id
+// (echoed in the X-Trace-Id header) and notes the start.
+func newStreamRecorder(w http.ResponseWriter, r *http.Request) *streamRecorder {
+	rec := &streamRecorder{recorder: recorder{ResponseWriter: w}, start: time.Now(), id: requestTraceID(r)}
+	w.Header().Set(TraceHeader, rec.id)
+	return rec
 }
 
 // Flush flushes the wrapped writer (for handlers that use http.Flusher directly).

@@ -20,6 +20,11 @@ func (fakeStreams) Handler(name string) http.Handler {
 	})
 }
 
+// streamsFunc serves every stream route with one handler function.
+type streamsFunc func(http.ResponseWriter, *http.Request)
+
+func (f streamsFunc) Handler(string) http.Handler { return http.HandlerFunc(f) }
+
 // newStoreless returns a service over an in-memory store closed at the end of the spec.
 func newStoreless() *lifecycle.Service {
 	GinkgoHelper()
