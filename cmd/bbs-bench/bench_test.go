@@ -107,6 +107,20 @@ var _ = Describe("scenarios at a tiny size", func() {
 		expectClean(m)
 	})
 
+	It("idle -baseline raw measures a bare net/http streaming server first, the same way", func() {
+		out := lines("idle", "-subs", "4", "-idle", "200ms", "-baseline", "raw")
+		Expect(out).To(HaveLen(2))
+		Expect(out[0]).To(HaveKeyWithValue("server", "raw"))
+		Expect(out[1]).To(HaveKeyWithValue("server", "bbs"))
+		for _, m := range out {
+			Expect(m).To(HaveKeyWithValue("scenario", "idle"))
+			Expect(m).To(HaveKeyWithValue("dropped", BeNumerically("==", 0)))
+			Expect(m).To(HaveKeyWithValue("goroutines_per_sub", BeNumerically(">=", 1)))
+			Expect(m["server_rss_after_mb"]).To(BeNumerically(">", 0))
+			expectClean(m)
+		}
+	})
+
 	DescribeTable("e2e drives SDK writers and SDK subscribers with nothing lost",
 		func(rate, kind string) {
 			out := lines("e2e", "-writers", "2", "-subs", "2", "-rate", rate, "-duration", "500ms", "-client", kind)

@@ -7,7 +7,8 @@
 //	                      N padded actual_lrp_changed events delivered to M SSE subscribers
 //	paced  -subs M -rate R [-duration 10s] [-baseline raw] [-source log|api]
 //	                      latency below saturation
-//	idle   -subs 2000     server memory per idle subscriber
+//	idle   -subs 2000 [-baseline raw]
+//	                      server memory per idle subscriber (raw: a bare net/http stream first)
 //	e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-client sdk|raw]
 //	                      SDK writers driving claim/start/crash cycles, SDK subscribers
 //	resume -missed N      catch-up after a reconnection with Last-Event-ID

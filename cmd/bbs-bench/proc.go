@@ -45,6 +45,9 @@ type serverOptions struct {
 	MemProfile string
 	// LogLevel is the server's log level (its logs go to the bench's stderr).
 	LogLevel string
+	// Raw runs the bare net/http streaming server of serve --raw (idle's baseline)
+	// instead of the server; the stream settings and DB do not apply to it.
+	Raw bool
 }
 
 // serverProc is a server running in a child process.
@@ -70,7 +73,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 		return nil, fmt.Errorf("bbs-bench: finding my executable: %w", err)
 	}
 	p := &serverProc{db: opts.DB, done: make(chan struct{}), log: log, replies: make(chan string, 1)}
-	if p.db == "" {
+	if p.db == "" && !opts.Raw {
 		p.tmp, err = os.MkdirTemp("", "bbs-bench-*")
 		if err != nil {
 			return nil, fmt.Errorf("bbs-bench: temporary directory: %w", err)
@@ -98,6 +101,9 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 	}
 	if opts.LogLevel != "" {
 		args = append(args, "--log-level", opts.LogLevel)
+	}
+	if opts.Raw {
+		args = append(args, "--raw")
 	}
 	p.cmd = exec.Command(exe, args...)
 	p.cmd.Stderr = os.Stderr

@@ -2,16 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openbbs/bbs/internal/server"
 )
@@ -22,6 +29,8 @@ const serveShutdownTimeout = 20 * time.Second
 // serve is the hidden subcommand the scenarios run in a child process: the real server
 // (internal/server) on --listen, "url http://HOST:PORT" on stdout once it listens, a
 // graceful shutdown on SIGTERM or SIGINT. With --cpuprofile it profiles its whole life.
+// With --raw it runs the bare net/http streaming server of rawServer instead (idle's
+// baseline).
 func serve(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -34,6 +43,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's life to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file on SIGUSR1")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	raw := fs.Bool("raw", false, "serve a bare net/http event stream (rawServer) instead of the server")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -59,6 +69,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		defer pprof.StopCPUProfile()
 	}
 
+	if *raw {
+		return serveRaw(*listen, *memprofile, stdout, log)
+	}
 	srv, err := server.New(server.Config{
 		Listen:    *listen,
 		DB:        *db,
@@ -84,17 +97,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "url %s\n", srv.URL())
 	// The log source's commands (appender.go); stdin ends with the bench.
 	go serveAppends(ctx, srv.Store(), os.Stdin, stdout)
-	usr1 := make(chan os.Signal, 1)
-	signal.Notify(usr1, syscall.SIGUSR1)
-	defer signal.Stop(usr1)
-	// Bounded by the shutdown signal.
-	for ctx.Err() == nil {
-		select {
-		case <-usr1:
-			writeHeapProfile(*memprofile, log)
-		case <-ctx.Done():
-		}
-	}
+	serveSignals(ctx, *memprofile, log)
 	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -102,6 +105,103 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// serveSignals writes a heap profile to memprofile on each SIGUSR1 until ctx is done (the
+// shutdown signal).
+func serveSignals(ctx context.Context, memprofile string, log *slog.Logger) {
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	defer signal.Stop(usr1)
+	for ctx.Err() == nil {
+		select {
+		case <-usr1:
+			writeHeapProfile(memprofile, log)
+		case <-ctx.Done():
+		}
+	}
+}
+
+// serveRaw is serve --raw: rawServer on listen, until SIGTERM or SIGINT.
+func serveRaw(listen, memprofile string, stdout io.Writer, log *slog.Logger) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	rs, err := startRawServer(ctx, listen, log)
+	if err != nil {
+		log.Error("cannot start", "error", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "url %s\n", rs.url)
+	serveSignals(ctx, memprofile, log)
+	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
+	defer cancel()
+	if err := rs.shutdown(sctx); err != nil {
+		log.Error("shutdown", "error", err)
+		return 1
+	}
+	return 0
+}
+
+// rawServer is the baseline of the idle scenario: what a bare net/http server costs per
+// open event stream. GET /v1/events answers the stream headers of API.md section 4 and a
+// retry block, flushes them, and holds the stream open until the client goes or the
+// server shuts down, as a minimal handler written the usual way (everything on the
+// handler's goroutine, no heartbeat). GET /metrics serves the Go runtime metrics that idle
+// reads.
+type rawServer struct {
+	url  string
+	srv  *http.Server
+	done chan struct{} // closed at shutdown: the streams end
+	errc chan error    // the result of Serve
+}
+
+func startRawServer(ctx context.Context, listen string, log *slog.Logger) (*rawServer, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", listen)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector())
+	rs := &rawServer{url: "http://" + ln.Addr().String(), done: make(chan struct{}), errc: make(chan error, 1)}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /v1/events", rs.stream)
+	rs.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() { rs.errc <- rs.srv.Serve(ln) }()
+	return rs, nil
+}
+
+func (rs *rawServer) stream(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write([]byte("retry: 2000\n\n")); err != nil {
+		return
+	}
+	if err := http.NewResponseController(w).Flush(); err != nil {
+		return
+	}
+	select {
+	case <-r.Context().Done():
+	case <-rs.done:
+	}
+}
+
+// shutdown ends the streams and shuts the server down gracefully, until ctx is done.
+func (rs *rawServer) shutdown(ctx context.Context) error {
+	close(rs.done)
+	err := rs.srv.Shutdown(ctx)
+	if serr := <-rs.errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
 }
 
 // writeHeapProfile writes a heap profile (after a GC, so it shows live memory) to path.
