@@ -11,9 +11,10 @@ import (
 var targetRuns = [][]string{
 	{"fanout", "-subs", "100", "-events", "20000", "-payload", "1024", "-baseline", "raw"},
 	{"fanout", "-subs", "1000", "-events", "2000", "-payload", "1024", "-baseline", "raw"},
+	{"fanout", "-subs", "100", "-events", "20000", "-payload", "1024", "-source", "api"},
 	{"paced", "-subs", "100", "-rate", "500", "-duration", "10s", "-baseline", "raw"},
 	{"paced", "-subs", "1000", "-rate", "50", "-duration", "10s", "-baseline", "raw"},
-	{"idle", "-subs", "2000"},
+	{"idle", "-subs", "2000", "-baseline", "raw"},
 	{"e2e", "-writers", "32", "-subs", "1", "-rate", "0", "-duration", "10s"},
 	{"e2e", "-writers", "8", "-subs", "100", "-rate", "1000", "-duration", "10s"},
 	{"resume", "-missed", "100000"},
@@ -23,8 +24,9 @@ var targetRuns = [][]string{
 // smallRuns are the same scenarios at tiny sizes: a quick check that each one works.
 var smallRuns = [][]string{
 	{"fanout", "-subs", "2", "-events", "50", "-payload", "1024", "-baseline", "raw"},
+	{"fanout", "-subs", "2", "-events", "50", "-payload", "1024", "-source", "api", "-writers", "2"},
 	{"paced", "-subs", "2", "-rate", "100", "-duration", "500ms", "-baseline", "raw"},
-	{"idle", "-subs", "5", "-idle", "200ms"},
+	{"idle", "-subs", "5", "-idle", "200ms", "-baseline", "raw"},
 	{"e2e", "-writers", "2", "-subs", "2", "-rate", "0", "-duration", "500ms"},
 	{"e2e", "-writers", "2", "-subs", "2", "-rate", "200", "-duration", "500ms"},
 	{"resume", "-missed", "100"},

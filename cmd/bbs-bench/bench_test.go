@@ -170,7 +170,7 @@ var _ = Describe("scenarios at a tiny size", func() {
 			scenarios[m["scenario"].(string)]++
 			expectClean(m)
 		}
-		Expect(scenarios).To(Equal(map[string]int{"fanout": 2, "paced": 2, "idle": 1, "e2e": 2, "resume": 1, "decode": 1}))
+		Expect(scenarios).To(Equal(map[string]int{"fanout": 3, "paced": 2, "idle": 2, "e2e": 2, "resume": 1, "decode": 1}))
 	})
 })
 
