@@ -50,6 +50,18 @@ var _ = Describe("scenarios at a tiny size", func() {
 		expectClean(out[0])
 	})
 
+	It("fanout subscribers the server ends as slow consumers resume from their cursor and still get every event once", func() {
+		// Frames of 16 KiB, so that the slow subscriber's socket buffers fill and the
+		// server sees its backlog grow past 8 events.
+		out := lines("fanout", "-subs", "3", "-events", "1500", "-payload", "16384", "-queue-events", "8",
+			"-slow-subs", "1", "-slow-delay", "1ms")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m["resumes"]).To(BeNumerically(">", 0))
+		Expect(m).To(HaveKeyWithValue("latency_samples", BeNumerically("==", 4500)))
+		expectClean(m)
+	})
+
 	It("fanout -source api writes the events through the SDK", func() {
 		out := lines("fanout", "-subs", "2", "-events", "30", "-source", "api", "-writers", "3")
 		Expect(out).To(HaveLen(1))
@@ -193,6 +205,7 @@ var _ = Describe("bounds and bad input", func() {
 		Entry("no subscribers", "fanout", "-subs", "0"),
 		Entry("an unknown baseline", "fanout", "-baseline", "nginx"),
 		Entry("an unknown source", "fanout", "-source", "kafka"),
+		Entry("more slow subscribers than subscribers", "fanout", "-subs", "2", "-slow-subs", "3"),
 		Entry("a zero batch", "paced", "-batch", "0"),
 		Entry("a zero rate", "paced", "-rate", "0"),
 		Entry("negative missed events", "resume", "-missed", "-1"),

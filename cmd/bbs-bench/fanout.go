@@ -38,6 +38,9 @@ type fanoutResult struct {
 	SinceMax int64 `json:"since_max_us,omitempty"`
 	// ServerWrites is the number of stream writes the server made to live subscribers and
 	// FramesPerWrite the frames each carried on average (bbs_stream_queue_depth_events).
+	// Resumes counts the reconnections of subscribers the server ended as slow consumers:
+	// each resumed with Last-Event-ID and still got every event once.
+	Resumes        int64   `json:"resumes"`
 	ServerWrites   int64   `json:"server_writes,omitempty"`
 	FramesPerWrite float64 `json:"frames_per_write,omitempty"`
 	integrity
@@ -65,7 +68,11 @@ type failRun struct {
 	batch   int     // log: events per transaction (at most, with a rate)
 	rate    float64 // events per second; 0: as fast as possible
 	preload bool    // write the events first, then subscribe from a cursor before them
-	common  commonFlags
+	// slowSubs subscribers sleep slowDelay after each event (fanout: slow consumers on
+	// purpose, which the server ends and which then resume).
+	slowSubs  int
+	slowDelay time.Duration
+	common    commonFlags
 }
 
 func runFanout(ctx context.Context, e *env, args []string) error {
@@ -77,6 +84,8 @@ func runFanout(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&r.payload, "payload", 1024, "approximate frame size in bytes")
 	r.sourceFlags(fs, 64)
 	baseline := fs.String("baseline", "", `"raw": first run the same workload against a minimal net/http SSE handler`)
+	fs.IntVar(&r.slowSubs, "slow-subs", 0, "this many of the subscribers are slow on purpose: they sleep -slow-delay after each event")
+	fs.DurationVar(&r.slowDelay, "slow-delay", time.Millisecond, "how long a slow subscriber sleeps after each event")
 	fs.BoolVar(&r.preload, "preload", false, "write the events first, then connect the subscribers from a cursor before them: delivery alone (the catch-up path), without the commit path")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
@@ -159,6 +168,10 @@ func (r *failRun) sourceFlags(fs *flag.FlagSet, writers int) {
 
 func (r *failRun) check(e *env, fs *flag.FlagSet) error {
 	switch {
+	case r.slowSubs < 0 || r.slowSubs > r.subs:
+		return badFlag(e, fs, "-slow-subs must be in 0..-subs, got %d", r.slowSubs)
+	case r.slowDelay < 0 || r.slowDelay > time.Second:
+		return badFlag(e, fs, "-slow-delay must be in 0..1s, got %v", r.slowDelay)
 	case r.source != "log" && r.source != "api":
 		return badFlag(e, fs, `-source must be "log" or "api", got %q`, r.source)
 	case r.batch < 1 || r.batch > maxAppendBatch:
@@ -231,6 +244,7 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 			return res, err
 		}
 		defer g.close()
+		g.slowDown(r.slowSubs, r.slowDelay)
 		e.log.Info("subscribers connected", "subs", r.subs)
 		cpu = startCPU(srv.pid())
 		start = time.Now()
@@ -254,6 +268,7 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 			return res, err
 		}
 		defer g.close()
+		g.slowDown(r.slowSubs, r.slowDelay)
 	}
 	res.TimedOut = !g.waitUnique(ctx, ws.ok) || ctx.Err() != nil
 	end := time.Now()
@@ -294,6 +309,7 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 	res.SinceP50, res.SinceP99, res.SinceMax = st.sinceHist.quantile(0.5), st.sinceHist.quantile(0.99), st.sinceHist.quantile(1)
 	res.Lost = max(0, ws.ok*int64(r.subs)-st.unique)
 	res.Dup, res.OutOfOrder = st.dup, st.ooo
+	res.Resumes = st.resumes
 	res.WriteErrors = ws.errs
 	res.Ends = endsSummary(st.ends)
 	e.log.Info("run done", "server", "bbs", "delivered_per_s", res.DeliveredPerS, "lost", res.Lost)
@@ -321,6 +337,7 @@ func (r *failRun) raw(ctx context.Context, e *env) (fanoutResult, error) {
 		return res, err
 	}
 	defer g.close()
+	g.slowDown(r.slowSubs, r.slowDelay)
 	if n := b.connected(); n != r.subs {
 		return res, fmt.Errorf("bbs-bench: raw baseline: %d handlers for %d subscribers", n, r.subs)
 	}

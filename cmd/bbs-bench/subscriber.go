@@ -20,6 +20,9 @@ import (
 // connectConcurrency bounds the subscribers that connect at the same time.
 const connectConcurrency = 64
 
+// maxResumes bounds how many times one subscriber resumes after a slow_consumer end.
+const maxResumes = 1000
+
 // newStreamClient returns the HTTP client of raw subscribers: one connection each, no
 // compression, no overall timeout (streams are closed by the bench).
 func newStreamClient() *http.Client {
@@ -34,13 +37,21 @@ func newStreamClient() *http.Client {
 
 // sseSub is one raw subscriber of an SSE stream, parsed with package sse. It counts the
 // bench events (those carrying the marker, numbered 0..expect-1) it receives, once each,
-// and the latency from the time in the marker to receipt.
+// and the latency from the time in the marker to receipt. When the server ends its
+// stream with slow_consumer it does what the protocol asks of a client: it reconnects
+// with its last event id as Last-Event-ID (at most maxResumes times), and the server
+// resumes it from there, so it still gets every event once.
 type sseSub struct {
-	rc    *sse.ReadCloser
-	ready chan struct{} // closed once the first bytes (the retry block) arrived
-	done  chan struct{} // closed when the consumer goroutine returns
+	reopen func(lastEventID string) (io.ReadCloser, error)
+	ready  chan struct{} // closed once the first bytes (the retry block) arrived
+	done   chan struct{} // closed when the consumer goroutine returns
+
+	mu     sync.Mutex
+	rc     *sse.ReadCloser // the current stream
+	closed bool            // set by close: no more resumes
 
 	unique atomic.Int64 // distinct bench events received
+	delay  atomic.Int64 // ns to sleep after each bench event: a slow consumer on purpose
 
 	// Owned by the consumer goroutine until done is closed.
 	seen       []uint64 // bitset of the indexes received
@@ -51,6 +62,7 @@ type sseSub struct {
 	lastID     string
 	lastAt     int64 // unix ns of the receipt of the last new bench event
 	frameBytes int   // size of the frame of the last bench event
+	resumes    int   // reconnections after a slow_consumer end
 	hist       *hist // latency from the marker's time, microseconds
 	sinceHist  *hist // latency from the after side's since (the server's write transaction)
 	endReason  string
@@ -121,9 +133,11 @@ func (b *cancelBody) Close() error {
 	return err
 }
 
-// startSub starts the consumer of body for a run of expect bench events.
-func startSub(body io.ReadCloser, expect int) *sseSub {
+// startSub starts the consumer of body for a run of expect bench events; reopen opens the
+// stream again after a given event id.
+func startSub(body io.ReadCloser, expect int, reopen func(string) (io.ReadCloser, error)) *sseSub {
 	s := &sseSub{
+		reopen:    reopen,
 		ready:     make(chan struct{}),
 		done:      make(chan struct{}),
 		seen:      make([]uint64, (expect+63)/64),
@@ -135,12 +149,53 @@ func startSub(body io.ReadCloser, expect int) *sseSub {
 	return s
 }
 
+// current is the stream being read.
+func (s *sseSub) current() *sse.ReadCloser {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rc
+}
+
+// close closes the stream being read and stops the resumes.
+func (s *sseSub) close() {
+	s.mu.Lock()
+	s.closed = true
+	rc := s.rc
+	s.mu.Unlock()
+	_ = rc.Close()
+}
+
+// resume reconnects after the last event id of rc, the stream that ended. It reports
+// whether the subscriber goes on.
+func (s *sseSub) resume(rc *sse.ReadCloser) bool {
+	if s.resumes >= maxResumes {
+		return false
+	}
+	_ = rc.Close()
+	body, err := s.reopen(rc.LastEventID())
+	if err != nil {
+		s.err = err
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		_ = body.Close()
+		return false
+	}
+	s.resumes++
+	s.endReason = ""
+	s.rc = sse.NewReadCloser(body, sse.BorrowData())
+	return true
+}
+
 // consume reads events until the stream ends or is closed. Each iteration reads one
-// event; the stream is bounded by the bench closing it.
+// event; the stream is bounded by the bench closing it, the resumes by maxResumes.
 func (s *sseSub) consume(expect int) {
 	defer close(s.done)
+	rc := s.current()
 	for {
-		ev, err := s.rc.Next()
+		ev, err := rc.Next()
 		if err != nil {
 			if !errors.Is(err, sse.ErrSourceClosed) {
 				s.err = err
@@ -154,6 +209,10 @@ func (s *sseSub) consume(expect int) {
 			}
 			_ = json.Unmarshal(ev.Data, &body)
 			s.endReason = body.Reason
+			if body.Reason == "slow_consumer" && s.resume(rc) {
+				rc = s.current()
+				continue
+			}
 			return
 		}
 		s.lastID = ev.ID
@@ -179,6 +238,9 @@ func (s *sseSub) consume(expect int) {
 			s.lastAt = now
 			s.frameBytes = frameSize(ev)
 			s.unique.Add(1)
+			if d := s.delay.Load(); d > 0 {
+				time.Sleep(time.Duration(d)) // bounded: once per bench event
+			}
 		}
 		if cerr == nil && seq > s.lastSeq {
 			s.lastSeq = seq
@@ -211,7 +273,9 @@ func connectSubs(ctx context.Context, hc *http.Client, url, lastEventID string, 
 				errc <- err
 				return
 			}
-			s := startSub(body, expect)
+			s := startSub(body, expect, func(id string) (io.ReadCloser, error) {
+				return openSSE(ctx, hc, url, id)
+			})
 			g.subs[i] = s
 			select {
 			case <-s.ready:
@@ -262,11 +326,18 @@ func (g *subGroup) waitUnique(ctx context.Context, target int64) bool {
 	}
 }
 
+// slowDown makes the first n subscribers sleep d after each bench event they receive.
+func (g *subGroup) slowDown(n int, d time.Duration) {
+	for _, s := range g.subs[:min(n, len(g.subs))] {
+		s.delay.Store(int64(d))
+	}
+}
+
 // close closes every subscriber and waits for their consumers.
 func (g *subGroup) close() {
 	for _, s := range g.subs {
 		if s != nil {
-			_ = s.rc.Close()
+			s.close()
 		}
 	}
 	for _, s := range g.subs {
@@ -281,6 +352,7 @@ type subStats struct {
 	unique, dup, ooo, other int64
 	lastAt                  int64
 	frameBytes              int
+	resumes                 int64
 	hist, sinceHist         *hist
 	ends                    map[string]int // stream_end reasons and errors, by text
 }
@@ -292,6 +364,7 @@ func (g *subGroup) stats() subStats {
 		st.dup += int64(s.dup)
 		st.ooo += int64(s.ooo)
 		st.other += int64(s.other)
+		st.resumes += int64(s.resumes)
 		st.lastAt = max(st.lastAt, s.lastAt)
 		if s.frameBytes > 0 {
 			st.frameBytes = s.frameBytes
