@@ -95,7 +95,7 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Int64Var(&st.MaxRequestBytes, "max-request-bytes", st.MaxRequestBytes, "largest request body, in `bytes`")
 	fs.IntVar(&st.StreamQueueEvents, "stream-queue-events", st.StreamQueueEvents, "events queued per stream subscriber before it is dropped as slow")
 	fs.IntVar(&st.StreamQueueBytes, "stream-queue-bytes", st.StreamQueueBytes, "bytes queued per stream subscriber before it is dropped as slow")
-	fs.Var(&st.StreamWriteTimeout, "stream-write-timeout", "write deadline of one stream write")
+	fs.Var(&st.StreamWriteTimeout, "stream-write-timeout", "bound of one stream write (the deadline is renewed once half of it has passed)")
 	fs.Var(&st.StreamRetry, "stream-retry", "reconnection delay sent to stream clients")
 	fs.Var(&st.ShutdownTimeout, "shutdown-timeout", "how long a graceful shutdown waits for in-flight requests")
 	return fs
