@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -44,28 +46,27 @@ func parseAppendCmd(line string) (appendCmd, error) {
 	if len(f) != 7 || f[0] != "append" {
 		return appendCmd{}, fmt.Errorf("want: append FIRST N RATE BATCH MSGSIZE GUID, got %q", line)
 	}
-	var c appendCmd
-	var err error
-	ints := []*int{&c.first, &c.n, nil, &c.batch, &c.msgSize}
-	for i, p := range ints {
-		if p == nil {
-			if c.rate, err = strconv.ParseFloat(f[i+1], 64); err != nil || c.rate < 0 {
-				return c, fmt.Errorf("bad rate %q", f[i+1])
-			}
-			continue
-		}
-		if *p, err = strconv.Atoi(f[i+1]); err != nil || *p < 0 {
-			return c, fmt.Errorf("bad number %q", f[i+1])
-		}
+	c := appendCmd{guid: f[6]}
+	var errs [5]error
+	c.first, errs[0] = strconv.Atoi(f[1])
+	c.n, errs[1] = strconv.Atoi(f[2])
+	c.rate, errs[2] = strconv.ParseFloat(f[3], 64)
+	c.batch, errs[3] = strconv.Atoi(f[4])
+	c.msgSize, errs[4] = strconv.Atoi(f[5])
+	if err := errors.Join(errs[:]...); err != nil {
+		return c, fmt.Errorf("bad number in %q: %w", line, err)
 	}
-	c.guid = f[6]
 	switch {
-	case c.n < 1 || c.n > maxAppendEvent || c.first > maxAppendEvent:
-		return c, fmt.Errorf("N must be in 1..%d and FIRST at most %d", maxAppendEvent, maxAppendEvent)
+	case c.n < 1 || c.n > maxAppendEvent:
+		return c, fmt.Errorf("N must be in 1..%d", maxAppendEvent)
+	case c.first < 0 || c.first > maxAppendEvent:
+		return c, fmt.Errorf("FIRST must be in 0..%d", maxAppendEvent)
+	case c.rate < 0 || math.IsInf(c.rate, 0) || math.IsNaN(c.rate):
+		return c, fmt.Errorf("RATE must be a finite number >= 0")
 	case c.batch < 1 || c.batch > maxAppendBatch:
 		return c, fmt.Errorf("BATCH must be in 1..%d", maxAppendBatch)
-	case c.msgSize > 512<<10:
-		return c, fmt.Errorf("MSGSIZE must be at most %d", 512<<10)
+	case c.msgSize < 0 || c.msgSize > 512<<10:
+		return c, fmt.Errorf("MSGSIZE must be in 0..%d", 512<<10)
 	}
 	return c, nil
 }
