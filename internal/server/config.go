@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/openbbs/bbs/internal/store"
 )
 
 // Defaults of Config.
@@ -54,6 +56,12 @@ type Config struct {
 	// Clock is the time of the store, the lifecycle and the loops; nil means time.Now.
 	// Tests move it to make crash backoffs and retention pass.
 	Clock func() time.Time
+	// OnCommit, if set, is called with the records of every commit once the commit is
+	// durable, just before the stream hub publishes them, on the store's commit goroutine
+	// (one call at a time, in commit order). It must return quickly, must not keep or
+	// modify the records and must not call the server. Nil means nothing is called.
+	// cmd/bbs-bench records commit times with it, to measure commit-to-receipt latency.
+	OnCommit func(records []store.Record)
 }
 
 // ParseDB returns the SQLite path of a database URL ("" is DefaultDB): ":memory:" for

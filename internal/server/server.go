@@ -84,7 +84,14 @@ func New(cfg Config) (*Server, error) {
 		Logger:       s.log.With("component", "stream"),
 		Registerer:   s.registry,
 	})
-	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: s.hub.Publish, Clock: cfg.Clock})
+	publish := s.hub.Publish
+	if observe := cfg.OnCommit; observe != nil {
+		publish = func(records []store.Record) {
+			observe(records)
+			s.hub.Publish(records)
+		}
+	}
+	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock})
 	if err != nil {
 		return nil, fmt.Errorf("server: opening the store %s: %w", cfg.DB, err)
 	}

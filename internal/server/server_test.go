@@ -245,6 +245,66 @@ var _ = Describe("Server", func() {
 			}
 		})
 
+		It("hands each commit's records to OnCommit, in commit order, before the streams get them", func() {
+			var mu sync.Mutex
+			var observed []uint64
+			gate := make(chan struct{})
+			var openGate sync.Once
+			release := func() { openGate.Do(func() { close(gate) }) }
+			h := startServer(server.Config{OnCommit: func(records []store.Record) {
+				mu.Lock()
+				for _, r := range records {
+					observed = append(observed, r.Seq)
+				}
+				mu.Unlock()
+				<-gate
+			}})
+			DeferCleanup(release) // runs before the server's shutdown, even on failure
+			observedSeqs := func() []uint64 {
+				mu.Lock()
+				defer mu.Unlock()
+				return append([]uint64(nil), observed...)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL()+"/v1/events", nil)
+			Expect(err).NotTo(HaveOccurred())
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer resp.Body.Close()
+			names := make(chan string, 10)
+			go func() {
+				defer GinkgoRecover()
+				d := sse.NewDecoder(resp.Body)
+				for range 100 { // bounded: the test reads two events
+					ev, err := d.Next()
+					if err != nil {
+						return
+					}
+					if ev.Name != "" {
+						names <- ev.Name
+					}
+				}
+			}()
+
+			done := make(chan struct{})
+			go func() {
+				defer GinkgoRecover()
+				defer close(done)
+				h.ok("/v1/desired_lrp/desire", map[string]any{"desired_lrp": desiredLRPJSON("web", 1)})
+			}()
+			Eventually(observedSeqs).WithTimeout(5 * time.Second).ShouldNot(BeEmpty())
+			Consistently(names).WithTimeout(200 * time.Millisecond).ShouldNot(Receive())
+			Expect(done).NotTo(BeClosed())
+
+			release()
+			Eventually(done).WithTimeout(5 * time.Second).Should(BeClosed())
+			Eventually(names).WithTimeout(5 * time.Second).Should(Receive(Equal("desired_lrp_created")))
+			Eventually(names).WithTimeout(5 * time.Second).Should(Receive(Equal("actual_lrp_created")))
+			logged := h.expectEvents("desired_lrp_created web", "actual_lrp_created web/0")
+			Expect(observedSeqs()).To(Equal([]uint64{logged[0].Seq, logged[1].Seq}))
+		})
+
 		It("answers a bad stream request with a JSON error", func() {
 			h := startServer(server.Config{})
 			status, body, _ := h.do(http.MethodGet, "/v1/events?types=nope", "")
