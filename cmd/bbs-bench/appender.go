@@ -71,22 +71,31 @@ func parseAppendCmd(line string) (appendCmd, error) {
 	return c, nil
 }
 
-// serveAppends answers the append commands read from in until it ends or ctx is done.
-// Commands run one at a time; once the server printed its URL, out is written by this
-// goroutine only.
-func serveAppends(ctx context.Context, st store.Store, in io.Reader, out io.Writer) {
+// serveCommands answers the commands read from in (append, commits) until it ends or
+// ctx is done. Commands run one at a time; once the server printed its URL, out is
+// written by this goroutine only.
+func serveCommands(ctx context.Context, st store.Store, clock *commitClock, in io.Reader, out io.Writer) {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() && ctx.Err() == nil {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
 		var reply string
-		if c, err := parseAppendCmd(line); err != nil {
-			reply = "append-error " + err.Error()
-		} else {
-			r := runAppends(ctx, st, c)
-			reply = fmt.Sprintf("appended %d %d %d %d", r.ok, r.errs, r.lastDone.UnixNano(), int64(r.maxLag))
+		switch {
+		case line == "":
+			continue
+		case strings.HasPrefix(line, "commits "):
+			n, err := clock.writeFile(strings.TrimPrefix(line, "commits "))
+			if err != nil {
+				reply = "commits-error " + err.Error()
+			} else {
+				reply = fmt.Sprintf("commits %d", n)
+			}
+		default:
+			if c, err := parseAppendCmd(line); err != nil {
+				reply = "append-error " + err.Error()
+			} else {
+				r := runAppends(ctx, st, c)
+				reply = fmt.Sprintf("appended %d %d %d %d", r.ok, r.errs, r.lastDone.UnixNano(), int64(r.maxLag))
+			}
 		}
 		fmt.Fprintln(out, reply)
 	}
@@ -166,7 +175,7 @@ func runAppends(ctx context.Context, st store.Store, c appendCmd) writeStats {
 const appendTimeout = 10 * time.Minute
 
 // logSource drives the log source of a server process: the events of a run are appended
-// by the server itself (see serveAppends).
+// by the server itself (see serveCommands).
 type logSource struct {
 	p       *serverProc
 	batch   int
@@ -182,23 +191,12 @@ func newLogSource(p *serverProc, batch, msgSize int) *logSource {
 // and returns when the server has committed them, ctx is done or the server is gone.
 func (l *logSource) run(ctx context.Context, first, n int, rate float64, _ time.Time) writeStats {
 	fail := writeStats{errs: int64(n)}
-	cmd := fmt.Sprintf("append %d %d %s %d %d %s\n", first, n, strconv.FormatFloat(rate, 'f', -1, 64), l.batch, l.msgSize, l.guid)
-	if _, err := io.WriteString(l.p.stdin, cmd); err != nil {
-		l.p.log.Error("log source: sending the command", "error", err)
-		return fail
-	}
-	t := time.NewTimer(appendTimeout)
-	defer t.Stop()
-	var line string
-	select {
-	case line = <-l.p.replies:
-	case <-l.p.done:
-		l.p.log.Error("log source: the server exited", "error", l.p.err)
-		return fail
-	case <-ctx.Done():
-		return fail
-	case <-t.C:
-		l.p.log.Error("log source: no answer", "within", appendTimeout)
+	cmd := fmt.Sprintf("append %d %d %s %d %d %s", first, n, strconv.FormatFloat(rate, 'f', -1, 64), l.batch, l.msgSize, l.guid)
+	line, err := l.p.command(ctx, cmd, appendTimeout)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.p.log.Error("log source", "error", err)
+		}
 		return fail
 	}
 	var ws writeStats

@@ -2,9 +2,12 @@ package main_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -33,7 +36,11 @@ var _ = Describe("scenarios at a tiny size", func() {
 		}
 		Expect(raw).To(HaveKeyWithValue("latency_from", "release"))
 		Expect(raw).NotTo(HaveKey("ratio"))
-		Expect(ours).To(HaveKeyWithValue("latency_from", "appended"))
+		Expect(ours).To(HaveKeyWithValue("latency_from", "commit"))
+		Expect(ours).To(HaveKeyWithValue("write_from", "appended"))
+		Expect(ours).NotTo(HaveKey("unknown_commit"))
+		// From the writer, the latency includes the commit.
+		Expect(ours["write_p99_us"]).To(BeNumerically(">=", ours["p50_us"]))
 		Expect(ours).To(HaveKeyWithValue("source", "log"))
 		Expect(ours).To(HaveKeyWithValue("batch", BeNumerically("==", 64)))
 		Expect(ours["ratio"]).To(BeNumerically(">", 0))
@@ -69,7 +76,8 @@ var _ = Describe("scenarios at a tiny size", func() {
 		Expect(m).To(HaveKeyWithValue("source", "api"))
 		Expect(m).To(HaveKeyWithValue("writers", BeNumerically("==", 3)))
 		Expect(m).NotTo(HaveKey("batch"))
-		Expect(m).To(HaveKeyWithValue("latency_from", "request_sent"))
+		Expect(m).To(HaveKeyWithValue("latency_from", "commit"))
+		Expect(m).To(HaveKeyWithValue("write_from", "request_sent"))
 		Expect(m).To(HaveKeyWithValue("latency_samples", BeNumerically("==", 60)))
 		expectClean(m)
 	})
@@ -144,7 +152,11 @@ var _ = Describe("scenarios at a tiny size", func() {
 			Expect(m["events"]).To(BeNumerically(">", m["committed"])) // crashes emit three events
 			expectClean(m)
 			expectLatency(m)
-			Expect(m).To(HaveKeyWithValue("latency_from", "since"))
+			Expect(m).To(HaveKeyWithValue("latency_from", "commit"))
+			Expect(m).NotTo(HaveKey("unknown_commit"))
+			// Every event after the start marker has a commit time.
+			Expect(m["latency_samples"]).To(BeNumerically("==", m["events"].(float64)*2))
+			Expect(m["since_p99_us"]).To(BeNumerically(">", 0))
 		},
 		Entry("as fast as possible, SDK subscribers", "0", "sdk"),
 		Entry("paced, SDK subscribers", "200", "sdk"),
@@ -268,6 +280,32 @@ var _ = Describe("serve's log source", func() {
 			}
 		}
 		Expect(id).To(HaveSuffix("-0000000000000007"))
+
+		// Its commit times: the 7 events in commits of 3, 3 and 1, in log order.
+		path := filepath.Join(GinkgoT().TempDir(), "commits")
+		_, err = io.WriteString(stdin, "commits "+path+"\n")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`commits 3\n`))
+		b, err := os.ReadFile(path)
+		Expect(err).NotTo(HaveOccurred())
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		Expect(lines).To(HaveLen(3))
+		var spans [][2]uint64
+		var last int64
+		for _, l := range lines {
+			var first, end uint64
+			var ns int64
+			_, err := fmt.Sscanf(l, "%d %d %d", &first, &end, &ns)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(ns).To(BeNumerically(">=", last))
+			last = ns
+			spans = append(spans, [2]uint64{first, end})
+		}
+		Expect(spans).To(Equal([][2]uint64{{1, 3}, {4, 6}, {7, 7}}))
+		Expect(time.Since(time.Unix(0, last))).To(BeNumerically("<", time.Minute))
+		_, err = io.WriteString(stdin, "commits "+filepath.Join(path, "nope", "x")+"\n")
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(sess.Out, time.Minute).Should(gbytes.Say(`commits-error `))
 
 		sess.Signal(syscall.SIGTERM)
 		Eventually(sess, time.Minute).Should(gexec.Exit(0))

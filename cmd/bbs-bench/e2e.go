@@ -34,7 +34,17 @@ type e2eResult struct {
 	Events        int64   `json:"events"`
 	DeliveredPerS float64 `json:"delivered_per_s"`
 	MaxSendLagUs  int64   `json:"max_send_lag_us,omitempty"`
+	// The latency (p50_us, p99_us, max_us) is measured from the commit of each event (the
+	// server records when the store made its transaction durable) to its receipt by a
+	// subscriber, over every event of the run (latency_from "commit").
 	latency
+	// UnknownCommit counts receipts whose commit time the server did not have (0).
+	UnknownCommit int64 `json:"unknown_commit,omitempty"`
+	// Since* is the latency from the since of the actual LRP events that carry one: the
+	// time the server took in the write transaction, before the commit and its fsync.
+	SinceP50 int64 `json:"since_p50_us"`
+	SinceP99 int64 `json:"since_p99_us"`
+	SinceMax int64 `json:"since_max_us"`
 	integrity
 	procUsage
 	runInfo
@@ -131,12 +141,22 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 		res.CommittedPerS = perSecond(res.Committed, time.Unix(0, last).Sub(start))
 	}
 	res.MaxSendLagUs = time.Duration(cw.maxLag.Load()).Microseconds()
-	h := newHist()
+	cctx, ccancel := context.WithTimeout(context.Background(), commitsTimeout)
+	defer ccancel()
+	clock, err := srv.commitTimes(cctx)
+	if err != nil {
+		e.log.Error("no commit times: the latency is measured from since", "error", err)
+		clock = nil
+	}
+	h, ch := newHist(), newHist()
 	var received, lastAt int64
 	startID := ""
 	ends := map[string]int{}
 	for _, s := range subsList {
 		h.merge(s.hist)
+		if clock != nil {
+			res.UnknownCommit += s.commitLatency(ch, clock)
+		}
 		received += s.received
 		res.Dup += s.dup
 		res.OutOfOrder += s.ooo
@@ -155,7 +175,11 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	wall := end.Sub(start)
 	res.WallS = round(wall.Seconds(), 3)
 	res.DeliveredPerS = perSecond(received, wall)
-	res.latency = latencyOf(h, "since")
+	res.latency = latencyOf(ch, "commit")
+	if clock == nil {
+		res.latency = latencyOf(h, "since")
+	}
+	res.SinceP50, res.SinceP99, res.SinceMax = h.quantile(0.5), h.quantile(0.99), h.quantile(1)
 	if startID != "" {
 		rctx, rcancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer rcancel()

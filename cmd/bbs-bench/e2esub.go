@@ -25,8 +25,9 @@ const (
 
 // e2eSub is one subscriber of the LRP stream in an e2e run. It ignores what comes before
 // the desired_lrp_created of the start marker, then counts every event, once each by log
-// sequence, up to and including the desired_lrp_created of the end marker. Latency is
-// measured on the actual LRP events whose since the server set in the write transaction
+// sequence, up to and including the desired_lrp_created of the end marker. It keeps the
+// receipt time of each, for the latency from commit, and measures the latency from the
+// since the server set in the write transaction on the actual LRP events that carry one
 // (created, changed: after, crashed; not removed, which keeps the old since).
 type e2eSub struct {
 	closer  interface{ Close() error }
@@ -41,8 +42,9 @@ type e2eSub struct {
 	dup, ooo int64
 	lastSeq  uint64
 	lastAt   int64
-	ended    bool // the end marker arrived
-	hist     *hist
+	ended    bool    // the end marker arrived
+	hist     *hist   // latency from the since of actual LRP events, microseconds
+	recvAt   []int64 // receipt time (unix ns; 0: not received) by seq-baseSeq-1
 	err      error
 }
 
@@ -174,6 +176,18 @@ func (s *e2eSub) consumeRaw(rc *sse.ReadCloser, m markers) {
 	}
 }
 
+// commitLatency adds to h the latency from commit to receipt of every event received
+// after the start marker and returns the number of receipts whose commit time c does
+// not have.
+func (s *e2eSub) commitLatency(h *hist, c *commitClock) (unknown int64) {
+	for rel, recv := range s.recvAt {
+		if recv != 0 && !c.commitLatency(h, s.baseSeq+1+uint64(rel), recv) {
+			unknown++
+		}
+	}
+	return unknown
+}
+
 func (s *e2eSub) fail(err error) {
 	if !s.closing.Load() {
 		s.err = err
@@ -208,6 +222,10 @@ func (s *e2eSub) receive(id string, now, since int64, isStart bool) bool {
 		return false
 	}
 	s.seen[w] |= bit
+	for int(rel) >= len(s.recvAt) {
+		s.recvAt = append(s.recvAt, 0)
+	}
+	s.recvAt[rel] = now
 	if seq <= s.lastSeq {
 		s.ooo++
 	}

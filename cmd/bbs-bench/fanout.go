@@ -30,12 +30,23 @@ type fanoutResult struct {
 	CommittedPerS float64 `json:"committed_per_s,omitempty"`
 	// MaxSendLagUs is how late the latest paced send left after its schedule.
 	MaxSendLagUs int64 `json:"max_send_lag_us,omitempty"`
+	// The latency (p50_us, p99_us, max_us) is measured from the commit: the moment the
+	// server's store made the event's transaction durable (after its fsync), as recorded
+	// by the server process, to the receipt of the event by the subscriber
+	// (latency_from "commit"). Where the commit times are not known (the raw baseline,
+	// which has no commit, or a run too big to keep every receipt time) it is measured
+	// from what write_from says.
 	latency
-	// Since* is the latency from the after side's since, which the server sets in the
-	// write transaction (before the commit's fsync): closer to commit-to-receipt.
-	SinceP50 int64 `json:"since_p50_us,omitempty"`
-	SinceP99 int64 `json:"since_p99_us,omitempty"`
-	SinceMax int64 `json:"since_max_us,omitempty"`
+	// UnknownCommit counts receipts whose commit time the server did not have (0).
+	UnknownCommit int64 `json:"unknown_commit,omitempty"`
+	// Write* is the latency from the writer: from the moment the event was made, before
+	// its write transaction (WriteFrom "appended", the log source) or before its HTTP
+	// request was sent ("request_sent", the api source). It adds the wait for the group
+	// commit and the commit's fsync to the latency from commit.
+	WriteFrom string `json:"write_from,omitempty"`
+	WriteP50  int64  `json:"write_p50_us,omitempty"`
+	WriteP99  int64  `json:"write_p99_us,omitempty"`
+	WriteMax  int64  `json:"write_max_us,omitempty"`
 	// ServerWrites is the number of stream writes the server made to live subscribers and
 	// FramesPerWrite the frames each carried on average (bbs_stream_queue_depth_events).
 	// Resumes counts the reconnections of subscribers the server ended as slow consumers:
@@ -74,6 +85,14 @@ type failRun struct {
 	slowDelay time.Duration
 	common    commonFlags
 }
+
+// maxTimedDeliveries bounds the receipts whose times a run keeps to work out the latency
+// from commit (16 bytes each); a bigger run measures latency from the writer only.
+const maxTimedDeliveries = 50_000_000
+
+// timed reports whether the subscribers keep their receipt times: the latency from
+// commit needs them.
+func (r *failRun) timed() bool { return int64(r.subs)*int64(r.events) <= maxTimedDeliveries }
 
 func runFanout(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
@@ -240,7 +259,7 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 		cpu   cpuMeter
 	)
 	if !r.preload {
-		if g, err = connectSubs(ctx, hc, url, "", r.subs, r.events); err != nil {
+		if g, err = connectSubs(ctx, hc, url, "", r.subs, r.events, r.timed()); err != nil {
 			return res, err
 		}
 		defer g.close()
@@ -264,7 +283,7 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 		e.log.Info("events preloaded", "events", ws.ok, "committed_per_s", res.CommittedPerS)
 		cpu = startCPU(srv.pid())
 		start = time.Now()
-		if g, err = connectSubs(ctx, hc, url, cursor, r.subs, r.events); err != nil {
+		if g, err = connectSubs(ctx, hc, url, cursor, r.subs, r.events, r.timed()); err != nil {
 			return res, err
 		}
 		defer g.close()
@@ -298,15 +317,27 @@ func (r *failRun) ours(ctx context.Context, e *env) (fanoutResult, error) {
 		res.CommittedPerS = perSecond(ws.ok, ws.lastDone.Sub(start))
 	}
 	res.MaxSendLagUs = ws.maxLag.Microseconds()
-	from := "request_sent"
+	res.WriteFrom = "request_sent"
 	if r.source == "log" {
-		from = "appended" // the server's appender made the event, before its transaction
+		res.WriteFrom = "appended" // the server's appender made the event, before its transaction
 	}
-	res.latency = latencyOf(st.hist, from)
+	res.WriteP50, res.WriteP99, res.WriteMax = st.hist.quantile(0.5), st.hist.quantile(0.99), st.hist.quantile(1)
+	res.latency = latencyOf(st.hist, res.WriteFrom)
+	// A run that timed out may have left an append command running in the server; its
+	// latency stays measured from the writer.
+	if r.timed() && !res.TimedOut {
+		cctx, ccancel := context.WithTimeout(context.Background(), commitsTimeout)
+		defer ccancel()
+		if clock, err := srv.commitTimes(cctx); err != nil {
+			e.log.Error("no commit times: the latency is measured from the writer", "error", err)
+		} else {
+			h, unknown := g.commitLatency(clock)
+			res.latency, res.UnknownCommit = latencyOf(h, "commit"), unknown
+		}
+	}
 	if r.preload {
-		res.latency.From = from + " (preloaded: includes the time the event waited in the log)"
+		res.latency.From += " (preloaded: includes the time the event waited in the log)"
 	}
-	res.SinceP50, res.SinceP99, res.SinceMax = st.sinceHist.quantile(0.5), st.sinceHist.quantile(0.99), st.sinceHist.quantile(1)
 	res.Lost = max(0, ws.ok*int64(r.subs)-st.unique)
 	res.Dup, res.OutOfOrder = st.dup, st.ooo
 	res.Resumes = st.resumes
@@ -332,7 +363,7 @@ func (r *failRun) raw(ctx context.Context, e *env) (fanoutResult, error) {
 	defer b.close()
 	hc := newStreamClient()
 	defer hc.CloseIdleConnections()
-	g, err := connectSubs(ctx, hc, b.url, "", r.subs, r.events)
+	g, err := connectSubs(ctx, hc, b.url, "", r.subs, r.events, false)
 	if err != nil {
 		return res, err
 	}
@@ -375,7 +406,7 @@ func (r *failRun) raw(ctx context.Context, e *env) (fanoutResult, error) {
 // firstCursor writes one event (index 0) with a subscriber connected and returns its
 // cursor: a position before everything written afterwards.
 func firstCursor(ctx context.Context, hc *http.Client, url string, w eventWriter) (string, error) {
-	g, err := connectSubs(ctx, hc, url, "", 1, 1)
+	g, err := connectSubs(ctx, hc, url, "", 1, 1, false)
 	if err != nil {
 		return "", err
 	}

@@ -128,7 +128,7 @@ func measureIdle(ctx context.Context, e *env, opts serverOptions, command string
 	}
 	cpu := startCPU(srv.pid())
 	start := time.Now()
-	g, err := connectSubs(ctx, hc, srv.url+"/v1/events", "", subs, 0)
+	g, err := connectSubs(ctx, hc, srv.url+"/v1/events", "", subs, 0, false)
 	if err != nil {
 		return res, err
 	}

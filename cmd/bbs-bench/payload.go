@@ -58,21 +58,16 @@ func padMessage(idx int, t time.Time, size int) string {
 	return b.String()
 }
 
-// markerBytes is marker as bytes; sinceAfterMarker is what follows a padded placement
-// error in an ActualLRP's JSON (placement_error is followed by since).
-var (
-	markerBytes      = []byte(marker)
-	sinceAfterMarker = []byte(`","since":`)
-)
+// markerBytes is marker as bytes.
+var markerBytes = []byte(marker)
 
 // parseMarker finds the marker of the after side of a changed event (the second marker
-// when the before side has one too) and returns its index, its time (unix ns) and the
-// since that follows the placement error (0 when there is none). It scans forward only,
-// with vectorised searches: the padding is skipped by one IndexByte.
-func parseMarker(data []byte) (idx int, sentNs, since int64, ok bool) {
+// when the before side has one too) and returns its index and its time (unix ns). It
+// scans forward only, with vectorised searches.
+func parseMarker(data []byte) (idx int, sentNs int64, ok bool) {
 	i := bytes.Index(data, markerBytes)
 	if i < 0 {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
 	if j := bytes.Index(data[i+len(markerBytes):], markerBytes); j >= 0 {
 		i += len(markerBytes) + j
@@ -80,18 +75,13 @@ func parseMarker(data []byte) (idx int, sentNs, since int64, ok bool) {
 	rest := data[i+len(markerBytes):]
 	idx, rest, ok1 := parseDecimal(rest)
 	if !ok1 || len(rest) == 0 || rest[0] != ':' {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
 	ns, rest, ok2 := parseDecimal(rest[1:])
 	if !ok2 || len(rest) == 0 || rest[0] != ':' {
-		return 0, 0, 0, false
+		return 0, 0, false
 	}
-	if k := bytes.IndexByte(rest, '"'); k >= 0 && bytes.HasPrefix(rest[k:], sinceAfterMarker) {
-		if v, _, ok := parseDecimal(rest[k+len(sinceAfterMarker):]); ok {
-			since = int64(v)
-		}
-	}
-	return idx, int64(ns), since, true
+	return idx, int64(ns), true
 }
 
 // parseDecimal parses the leading decimal digits of b (at most 19).

@@ -59,8 +59,9 @@ type serverProc struct {
 	done chan struct{}
 	err  error // the result of Wait, set before done is closed
 	log  *slog.Logger
-	// stdin carries the log source's commands; replies gets the child's answers
-	// (appender.go), one per command.
+	// stdin carries the commands of the log source (appender.go) and of the commit
+	// times (commitclock.go); replies gets the child's answers, one per command. One
+	// command runs at a time (see command).
 	stdin   io.WriteCloser
 	replies chan string
 }
@@ -134,7 +135,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 			line := sc.Text()
 			if u, ok := strings.CutPrefix(line, "url "); ok {
 				urlc <- u
-			} else if strings.HasPrefix(line, "append") {
+			} else if strings.HasPrefix(line, "append") || strings.HasPrefix(line, "commits") {
 				select {
 				case p.replies <- line:
 				case <-p.done:
@@ -179,6 +180,26 @@ func (p *serverProc) heapProfile(path string) error {
 		}
 	}
 	return fmt.Errorf("bbs-bench: the server wrote no heap profile to %s within 10s", path)
+}
+
+// command sends one command line to the server process and returns its answer, waiting
+// at most timeout. The bench sends one command at a time.
+func (p *serverProc) command(ctx context.Context, line string, timeout time.Duration) (string, error) {
+	if _, err := io.WriteString(p.stdin, line+"\n"); err != nil {
+		return "", fmt.Errorf("bbs-bench: sending %q to the server: %w", line, err)
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case reply := <-p.replies:
+		return reply, nil
+	case <-p.done:
+		return "", fmt.Errorf("bbs-bench: the server exited: %v", p.err)
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-t.C:
+		return "", fmt.Errorf("bbs-bench: no answer to %q within %v", line, timeout)
+	}
 }
 
 // pid is the server's process id.

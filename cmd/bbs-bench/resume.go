@@ -105,7 +105,7 @@ func runResume(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s := startSub(body, *missed, func(id string) (io.ReadCloser, error) { return openSSE(ctx, hc, url, id) })
+	s := startSub(body, *missed, false, func(id string) (io.ReadCloser, error) { return openSSE(ctx, hc, url, id) })
 	rg := &subGroup{subs: []*sseSub{s}}
 	defer rg.close()
 	res.TimedOut = !rg.waitUnique(ctx, ws.ok) || ctx.Err() != nil

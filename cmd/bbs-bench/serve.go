@@ -72,7 +72,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if *raw {
 		return serveRaw(*listen, *memprofile, stdout, log)
 	}
+	clock := &commitClock{}
 	srv, err := server.New(server.Config{
+		OnCommit:  clock.observe,
 		Listen:    *listen,
 		DB:        *db,
 		Heartbeat: *heartbeat,
@@ -95,8 +97,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "url %s\n", srv.URL())
-	// The log source's commands (appender.go); stdin ends with the bench.
-	go serveAppends(ctx, srv.Store(), os.Stdin, stdout)
+	// The commands of the log source and of the commit times (appender.go,
+	// commitclock.go); stdin ends with the bench.
+	go serveCommands(ctx, srv.Store(), clock, os.Stdin, stdout)
 	serveSignals(ctx, *memprofile, log)
 	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
 	defer cancel()

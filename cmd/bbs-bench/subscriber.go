@@ -64,9 +64,13 @@ type sseSub struct {
 	frameBytes int   // size of the frame of the last bench event
 	resumes    int   // reconnections after a slow_consumer end
 	hist       *hist // latency from the marker's time, microseconds
-	sinceHist  *hist // latency from the after side's since (the server's write transaction)
-	endReason  string
-	err        error
+	// recvAt and seqAt, when kept (timed), are the receipt time (unix ns; 0: not
+	// received) and log position of each bench event, by index: the latency from commit
+	// is worked out from them once the server's commit times are known.
+	recvAt    []int64
+	seqAt     []uint64
+	endReason string
+	err       error
 }
 
 // firstRead closes ready at the first read that returns data or an error.
@@ -134,15 +138,18 @@ func (b *cancelBody) Close() error {
 }
 
 // startSub starts the consumer of body for a run of expect bench events; reopen opens the
-// stream again after a given event id.
-func startSub(body io.ReadCloser, expect int, reopen func(string) (io.ReadCloser, error)) *sseSub {
+// stream again after a given event id. timed keeps the receipt time and position of
+// each event (16 bytes per event).
+func startSub(body io.ReadCloser, expect int, timed bool, reopen func(string) (io.ReadCloser, error)) *sseSub {
 	s := &sseSub{
-		reopen:    reopen,
-		ready:     make(chan struct{}),
-		done:      make(chan struct{}),
-		seen:      make([]uint64, (expect+63)/64),
-		hist:      newHist(),
-		sinceHist: newHist(),
+		reopen: reopen,
+		ready:  make(chan struct{}),
+		done:   make(chan struct{}),
+		seen:   make([]uint64, (expect+63)/64),
+		hist:   newHist(),
+	}
+	if timed {
+		s.recvAt, s.seqAt = make([]int64, expect), make([]uint64, expect)
 	}
 	s.rc = sse.NewReadCloser(&firstRead{ReadCloser: body, ready: s.ready}, sse.BorrowData())
 	go s.consume(expect)
@@ -217,7 +224,7 @@ func (s *sseSub) consume(expect int) {
 		}
 		s.lastID = ev.ID
 		_, seq, cerr := stream.ParseCursor(ev.ID)
-		idx, sent, since, ok := parseMarker(ev.Data)
+		idx, sent, ok := parseMarker(ev.Data)
 		if !ok || idx < 0 || idx >= expect {
 			s.other++
 			continue
@@ -232,8 +239,8 @@ func (s *sseSub) consume(expect int) {
 				s.ooo++
 			}
 			s.hist.add((now - sent) / 1000)
-			if since > 0 {
-				s.sinceHist.add((now - since) / 1000)
+			if s.recvAt != nil && cerr == nil {
+				s.recvAt[idx], s.seqAt[idx] = now, seq
 			}
 			s.lastAt = now
 			s.frameBytes = frameSize(ev)
@@ -256,8 +263,9 @@ type subGroup struct {
 // connectSubs opens n subscribers of url for a run of expect bench events, at most
 // connectConcurrency at a time, resuming after lastEventID when it is not "", and returns
 // once every one of them has received its first bytes (the retry block): from then on
-// every event committed reaches them. ctx bounds it.
-func connectSubs(ctx context.Context, hc *http.Client, url, lastEventID string, n, expect int) (*subGroup, error) {
+// every event committed reaches them. timed keeps receipt times (see startSub). ctx
+// bounds it.
+func connectSubs(ctx context.Context, hc *http.Client, url, lastEventID string, n, expect int, timed bool) (*subGroup, error) {
 	g := &subGroup{subs: make([]*sseSub, n)}
 	sem := make(chan struct{}, connectConcurrency)
 	errc := make(chan error, n)
@@ -273,7 +281,7 @@ func connectSubs(ctx context.Context, hc *http.Client, url, lastEventID string, 
 				errc <- err
 				return
 			}
-			s := startSub(body, expect, func(id string) (io.ReadCloser, error) {
+			s := startSub(body, expect, timed, func(id string) (io.ReadCloser, error) {
 				return openSSE(ctx, hc, url, id)
 			})
 			g.subs[i] = s
@@ -353,12 +361,27 @@ type subStats struct {
 	lastAt                  int64
 	frameBytes              int
 	resumes                 int64
-	hist, sinceHist         *hist
+	hist                    *hist
 	ends                    map[string]int // stream_end reasons and errors, by text
 }
 
+// commitLatency is the latency from commit to receipt of every bench event received by
+// a timed subscriber, in microseconds, and the number of receipts whose commit time the
+// clock does not have.
+func (g *subGroup) commitLatency(c *commitClock) (h *hist, unknown int64) {
+	h = newHist()
+	for _, s := range g.subs {
+		for i, recv := range s.recvAt {
+			if recv != 0 && !c.commitLatency(h, s.seqAt[i], recv) {
+				unknown++
+			}
+		}
+	}
+	return h, unknown
+}
+
 func (g *subGroup) stats() subStats {
-	st := subStats{hist: newHist(), sinceHist: newHist(), ends: map[string]int{}}
+	st := subStats{hist: newHist(), ends: map[string]int{}}
 	for _, s := range g.subs {
 		st.unique += s.unique.Load()
 		st.dup += int64(s.dup)
@@ -370,7 +393,6 @@ func (g *subGroup) stats() subStats {
 			st.frameBytes = s.frameBytes
 		}
 		st.hist.merge(s.hist)
-		st.sinceHist.merge(s.sinceHist)
 		if s.endReason != "" {
 			st.ends["stream_end:"+s.endReason]++
 		}
