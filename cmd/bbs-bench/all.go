@@ -17,6 +17,7 @@ var targetRuns = [][]string{
 	{"idle", "-subs", "2000", "-baseline", "raw"},
 	{"e2e", "-writers", "32", "-subs", "1", "-rate", "0", "-duration", "10s"},
 	{"e2e", "-writers", "8", "-subs", "100", "-rate", "1000", "-duration", "10s"},
+	{"e2e", "-writers", "8", "-subs", "100", "-rate", "1000", "-duration", "10s", "-client", "raw"},
 	{"resume", "-missed", "100000"},
 	{"decode"},
 }
