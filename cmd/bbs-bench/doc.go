@@ -25,8 +25,11 @@
 // appends the events to the server's event log itself, through write transactions of its
 // store (group commit, fsync, the stream hub), answering each command on stdout
 // (appender.go). -source api writes them instead through the SDK, one HTTP request (a
-// placement failure) per event. Its CPU and memory are read
-// from /proc, separately from the bench process's. The default database is a SQLite file
+// placement failure) per event. serve also records when each commit became durable
+// (server.Config.OnCommit) and writes that record to a file on the "commits" command:
+// latencies are measured from the commit to the receipt, as the issue defines them
+// (commitclock.go). Its CPU and memory are read from /proc, separately from the bench
+// process's. The default database is a SQLite file
 // in a temporary directory (the shipped durable settings), removed afterwards; -db
 // overrides it.
 //
