@@ -146,7 +146,6 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	clock, err := srv.commitTimes(cctx)
 	if err != nil {
 		e.log.Error("no commit times: the latency is measured from since", "error", err)
-		clock = nil
 	}
 	h, ch := newHist(), newHist()
 	var received, lastAt int64
@@ -175,8 +174,9 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	wall := end.Sub(start)
 	res.WallS = round(wall.Seconds(), 3)
 	res.DeliveredPerS = perSecond(received, wall)
-	res.latency = latencyOf(ch, "commit")
-	if clock == nil {
+	if clock != nil {
+		res.latency = latencyOf(ch, "commit")
+	} else {
 		res.latency = latencyOf(h, "since")
 	}
 	res.SinceP50, res.SinceP99, res.SinceMax = h.quantile(0.5), h.quantile(0.99), h.quantile(1)
