@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openbbs/bbs/events"
+	"github.com/openbbs/bbs/models"
 )
 
 // maxErrorBody bounds what is read of an error answer.
@@ -33,7 +33,7 @@ func (c *client) call(ctx context.Context, method, path string, rep repeat, in, 
 	var body []byte
 	if in != nil {
 		var err error
-		if body, err = json.Marshal(in); err != nil {
+		if body, err = models.Marshal(in); err != nil {
 			return fmt.Errorf("client: %s %s: encoding the request: %w", method, path, err)
 		}
 	}
@@ -106,6 +106,10 @@ func (c *client) attempt(ctx context.Context, method, path string, body []byte, 
 		if err != nil {
 			return &TransportError{Method: method, Path: path, Err: err}
 		}
+		if resp.StatusCode == http.StatusNotFound && (resp.Header.Get(NoRouteHeader) != "" || !isAPIError(data)) {
+			// The server (or a proxy in front of it) has no such route: an older server.
+			return EndpointNotFoundErr
+		}
 		return &ResponseError{Method: method, Path: path, StatusCode: resp.StatusCode, Err: events.DecodeAPIError(resp.StatusCode, data)}
 	}
 	if out == nil {
@@ -116,8 +120,16 @@ func (c *client) attempt(ctx context.Context, method, path string, body []byte, 
 	if err != nil {
 		return &TransportError{Method: method, Path: path, Err: err}
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := models.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("client: %s %s: decoding the answer: %w", method, path, err)
 	}
 	return nil
+}
+
+// isAPIError reports whether an answer's body is the API's JSON error.
+func isAPIError(body []byte) bool {
+	var e struct {
+		Error *models.Error `json:"error"`
+	}
+	return models.Unmarshal(body, &e) == nil && e.Error != nil && e.Error.Type != ""
 }

@@ -16,6 +16,9 @@ const (
 	pathDomainsUpsert     = "/v1/domains/upsert"
 	pathDesiredLRPsList   = "/v1/desired_lrps/list"
 	pathDesiredLRPByGuid  = "/v1/desired_lrps/get_by_process_guid"
+	pathSchedulingInfos   = "/v1/desired_lrps/scheduling_infos/list"
+	pathSchedulingInfo    = "/v1/desired_lrps/scheduling_infos/get_by_process_guid"
+	pathRoutingInfos      = "/v1/desired_lrps/routing_infos/list"
 	pathDesireLRP         = "/v1/desired_lrp/desire"
 	pathUpdateDesiredLRP  = "/v1/desired_lrp/update"
 	pathRemoveDesiredLRP  = "/v1/desired_lrp/remove"
@@ -111,6 +114,45 @@ type processGuidBody struct {
 	ProcessGuid string `json:"process_guid"`
 }
 
+// DesiredLRPSchedulingInfos implements Client.
+func (c *client) DesiredLRPSchedulingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error) {
+	var out struct {
+		Infos []*models.DesiredLRPSchedulingInfo `json:"desired_lrp_scheduling_infos"`
+	}
+	if err := c.post(ctx, pathSchedulingInfos, read, filter, &out); err != nil {
+		return nil, err
+	}
+	return nonNil(out.Infos), nil
+}
+
+// DesiredLRPSchedulingInfoByProcessGuid implements Client.
+func (c *client) DesiredLRPSchedulingInfoByProcessGuid(ctx context.Context, processGuid string) (*models.DesiredLRPSchedulingInfo, error) {
+	var out struct {
+		Info *models.DesiredLRPSchedulingInfo `json:"desired_lrp_scheduling_info"`
+	}
+	in := struct {
+		ProcessGuid string `json:"process_guid"`
+	}{processGuid}
+	if err := c.post(ctx, pathSchedulingInfo, read, in, &out); err != nil {
+		return nil, err
+	}
+	return out.Info, nil
+}
+
+// DesiredLRPRoutingInfos implements Client.
+func (c *client) DesiredLRPRoutingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
+	var out struct {
+		DesiredLRPs []*models.DesiredLRP `json:"desired_lrps"`
+	}
+	in := struct {
+		ProcessGuids []string `json:"process_guids,omitempty"`
+	}{filter.ProcessGuids}
+	if err := c.post(ctx, pathRoutingInfos, read, in, &out); err != nil {
+		return nil, err
+	}
+	return nonNil(out.DesiredLRPs), nil
+}
+
 // DesireLRP implements Client.
 func (c *client) DesireLRP(ctx context.Context, lrp *models.DesiredLRP) error {
 	if lrp == nil {
@@ -167,7 +209,7 @@ func (c *client) ClaimActualLRP(ctx context.Context, key *models.ActualLRPKey, i
 }
 
 // StartActualLRP implements Client.
-func (c *client) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo) error {
+func (c *client) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo, internalRoutes []*models.ActualLRPInternalRoute, metricTags map[string]string, routable bool, availabilityZone string) error {
 	switch {
 	case key == nil:
 		return required("actual_lrp_key")
@@ -177,10 +219,14 @@ func (c *client) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, i
 		return required("net_info")
 	}
 	in := struct {
-		Key         *models.ActualLRPKey         `json:"actual_lrp_key"`
-		InstanceKey *models.ActualLRPInstanceKey `json:"instance_key"`
-		NetInfo     *models.ActualLRPNetInfo     `json:"net_info"`
-	}{key, instanceKey, netInfo}
+		Key              *models.ActualLRPKey             `json:"actual_lrp_key"`
+		InstanceKey      *models.ActualLRPInstanceKey     `json:"instance_key"`
+		NetInfo          *models.ActualLRPNetInfo         `json:"net_info"`
+		InternalRoutes   []*models.ActualLRPInternalRoute `json:"internal_routes,omitempty"`
+		MetricTags       map[string]string                `json:"metric_tags,omitempty"`
+		Routable         bool                             `json:"routable"`
+		AvailabilityZone string                           `json:"availability_zone,omitempty"`
+	}{key, instanceKey, netInfo, internalRoutes, metricTags, routable, availabilityZone}
 	return c.post(ctx, pathStartActualLRP, safeMutate, in, nil)
 }
 

@@ -33,6 +33,16 @@ type Client interface {
 	DesiredLRPs(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
 	// DesiredLRPByProcessGuid returns one desired LRP or models.ErrResourceNotFound.
 	DesiredLRPByProcessGuid(ctx context.Context, processGuid string) (*models.DesiredLRP, error)
+	// DesiredLRPSchedulingInfos lists the scheduling view of the desired LRPs that match
+	// filter.
+	DesiredLRPSchedulingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error)
+	// DesiredLRPSchedulingInfoByProcessGuid returns the scheduling view of one desired LRP
+	// or models.ErrResourceNotFound.
+	DesiredLRPSchedulingInfoByProcessGuid(ctx context.Context, processGuid string) (*models.DesiredLRPSchedulingInfo, error)
+	// DesiredLRPRoutingInfos lists the routing view of the desired LRPs of
+	// filter.ProcessGuids (every LRP when it is empty; filter.Domain is not used): each a
+	// DesiredLRP with only its key, instances, routes, modification tag and metric tags.
+	DesiredLRPRoutingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
 	// DesireLRP creates a desired LRP and its UNCLAIMED instances.
 	DesireLRP(ctx context.Context, lrp *models.DesiredLRP) error
 	// UpdateDesiredLRP changes instances, routes, annotation or metric tags of an LRP.
@@ -44,8 +54,9 @@ type Client interface {
 	ActualLRPs(ctx context.Context, filter models.ActualLRPFilter) ([]*models.ActualLRP, error)
 	// ClaimActualLRP claims an instance for a cell.
 	ClaimActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) error
-	// StartActualLRP marks an instance RUNNING at netInfo.
-	StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo) error
+	// StartActualLRP marks an instance RUNNING at netInfo, with its internal routes, metric
+	// tags, whether routers may use it and its availability zone (BBS's start call).
+	StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo, internalRoutes []*models.ActualLRPInternalRoute, metricTags map[string]string, routable bool, availabilityZone string) error
 	// CrashActualLRP reports a crash of a running or claimed instance.
 	CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, errorMessage string) error
 	// FailActualLRP records a placement error on an UNCLAIMED instance.
@@ -79,8 +90,16 @@ type Client interface {
 	// receives the source's reconnects; nil means discard.
 	SubscribeToEvents(logger *slog.Logger) (events.EventSource, error)
 	// SubscribeToEventsByCellID opens the LRP stream scoped to one cell: the actual LRP
-	// events of cellID and every desired LRP event ("" means every cell).
+	// events of cellID (a change goes to the cell the instance was on before it and to
+	// the one it is on after it) and every desired LRP event ("" means every cell).
 	SubscribeToEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error)
+	// SubscribeToInstanceEvents opens the instance stream (BBS's instance view of actual
+	// LRP events: models.ActualLRPInstanceCreatedEvent, ...), every event from now on.
+	SubscribeToInstanceEvents(logger *slog.Logger) (events.EventSource, error)
+	// SubscribeToInstanceEventsByCellID opens the instance stream scoped to one cell,
+	// under BBS's instance rule: an instance's events go to the cell it is on after the
+	// change (before it, for one that left every cell), and every desired LRP event.
+	SubscribeToInstanceEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error)
 	// SubscribeToTaskEvents opens the task stream, every event from now on.
 	SubscribeToTaskEvents(logger *slog.Logger) (events.EventSource, error)
 	// Subscribe opens the stream req describes: filters, a cursor to resume from (Since)
@@ -197,6 +216,16 @@ func (c *client) SubscribeToEvents(logger *slog.Logger) (events.EventSource, err
 // SubscribeToEventsByCellID implements Client.
 func (c *client) SubscribeToEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error) {
 	return c.open(context.Background(), logger, events.Request{Stream: events.LRPStream, CellID: cellID})
+}
+
+// SubscribeToInstanceEvents implements Client.
+func (c *client) SubscribeToInstanceEvents(logger *slog.Logger) (events.EventSource, error) {
+	return c.open(context.Background(), logger, events.Request{Stream: events.LRPInstanceStream})
+}
+
+// SubscribeToInstanceEventsByCellID implements Client.
+func (c *client) SubscribeToInstanceEventsByCellID(logger *slog.Logger, cellID string) (events.EventSource, error) {
+	return c.open(context.Background(), logger, events.Request{Stream: events.LRPInstanceStream, CellID: cellID})
 }
 
 // SubscribeToTaskEvents implements Client.

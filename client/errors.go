@@ -13,6 +13,16 @@ import (
 // timeout, ...).
 var ErrInvalidOption = errors.New("client: invalid option")
 
+// EndpointNotFoundErr is returned by a call, itself (compare with ==, as BBS's consumers
+// do, or errors.Is), when the server has no route for it: an older server than this SDK.
+// A consumer may then fall back to an older call (for example from
+// DesiredLRPRoutingInfos to DesiredLRPs).
+var EndpointNotFoundErr = errors.New("client: endpoint not found")
+
+// NoRouteHeader is the answer header with which the server marks a 404 as "no such route"
+// rather than "no such resource".
+const NoRouteHeader = "X-Bbs-No-Route"
+
 // ResponseError is a unary call the server answered with a non-2xx status. Err is the API
 // error decoded from the body ({"error":{"type","message"}}), or, when the body is not
 // one (a proxy's page), an error whose type follows the status; errors.Is matches it

@@ -14,28 +14,34 @@ type Stream string
 
 // The streams of API.md section 4.
 const (
-	// LRPStream is GET /v1/events: desired_lrp_* and actual_lrp_* events.
+	// LRPStream is GET /v1/events: desired_lrp_* and actual_lrp_* events (the group view
+	// of actual LRPs: models.ActualLRPCreatedEvent, ...).
 	LRPStream Stream = models.StreamLRP
+	// LRPInstanceStream is GET /v1/events/lrp_instances: the same events with BBS's
+	// instance view of actual LRPs (models.ActualLRPInstanceCreatedEvent, ...).
+	LRPInstanceStream Stream = models.StreamLRPInstance
 	// TaskStream is GET /v1/events/tasks: task_* events.
 	TaskStream Stream = models.StreamTask
 )
 
 // Paths of the streams.
 const (
-	LRPStreamPath  = "/v1/events"
-	TaskStreamPath = "/v1/events/tasks"
+	LRPStreamPath         = "/v1/events"
+	LRPInstanceStreamPath = "/v1/events/lrp_instances"
+	TaskStreamPath        = "/v1/events/tasks"
 )
 
 // Request describes a subscription. The zero value subscribes to every LRP event from now
 // on.
 type Request struct {
-	// Stream is LRPStream or TaskStream; "" means LRPStream.
+	// Stream is LRPStream, LRPInstanceStream or TaskStream; "" means LRPStream.
 	Stream Stream
 	// CellID keeps, under BBS's cell-scope rules, the events of one cell (and every
 	// desired_lrp_* event on the LRP stream). "" means every cell.
 	CellID string
 	// Types keeps only these event types, each one of the stream's types
-	// (models.LRPEventTypes or models.TaskEventTypes). Empty means every type.
+	// (models.LRPEventTypes, models.LRPInstanceEventTypes or models.TaskEventTypes).
+	// Empty means every type.
 	Types []string
 	// Domain keeps only the events of one domain. "" means every domain.
 	Domain string
@@ -65,10 +71,12 @@ func (r Request) Validate() error {
 	switch r.stream() {
 	case LRPStream:
 		types = models.LRPEventTypes
+	case LRPInstanceStream:
+		types = models.LRPInstanceEventTypes
 	case TaskStream:
 		types = models.TaskEventTypes
 		if len(r.ProcessGuids) > 0 {
-			return &RequestError{Field: "process_guid", Reason: "is only allowed on the LRP stream"}
+			return &RequestError{Field: "process_guid", Reason: "is only allowed on the LRP streams"}
 		}
 	default:
 		return &RequestError{Field: "stream", Reason: "unknown stream " + strconv.Quote(string(r.Stream))}
@@ -96,8 +104,11 @@ func (r Request) Validate() error {
 
 // Path is the URL path of the request's stream.
 func (r Request) Path() string {
-	if r.stream() == TaskStream {
+	switch r.stream() {
+	case TaskStream:
 		return TaskStreamPath
+	case LRPInstanceStream:
+		return LRPInstanceStreamPath
 	}
 	return LRPStreamPath
 }

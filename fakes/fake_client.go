@@ -134,6 +134,48 @@ type FakeClient struct {
 		result1 *models.DesiredLRP
 		result2 error
 	}
+	DesiredLRPRoutingInfosStub        func(context.Context, models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
+	desiredLRPRoutingInfosMutex       sync.RWMutex
+	desiredLRPRoutingInfosArgsForCall []struct {
+		arg1 context.Context
+		arg2 models.DesiredLRPFilter
+	}
+	desiredLRPRoutingInfosReturns struct {
+		result1 []*models.DesiredLRP
+		result2 error
+	}
+	desiredLRPRoutingInfosReturnsOnCall map[int]struct {
+		result1 []*models.DesiredLRP
+		result2 error
+	}
+	DesiredLRPSchedulingInfoByProcessGuidStub        func(context.Context, string) (*models.DesiredLRPSchedulingInfo, error)
+	desiredLRPSchedulingInfoByProcessGuidMutex       sync.RWMutex
+	desiredLRPSchedulingInfoByProcessGuidArgsForCall []struct {
+		arg1 context.Context
+		arg2 string
+	}
+	desiredLRPSchedulingInfoByProcessGuidReturns struct {
+		result1 *models.DesiredLRPSchedulingInfo
+		result2 error
+	}
+	desiredLRPSchedulingInfoByProcessGuidReturnsOnCall map[int]struct {
+		result1 *models.DesiredLRPSchedulingInfo
+		result2 error
+	}
+	DesiredLRPSchedulingInfosStub        func(context.Context, models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error)
+	desiredLRPSchedulingInfosMutex       sync.RWMutex
+	desiredLRPSchedulingInfosArgsForCall []struct {
+		arg1 context.Context
+		arg2 models.DesiredLRPFilter
+	}
+	desiredLRPSchedulingInfosReturns struct {
+		result1 []*models.DesiredLRPSchedulingInfo
+		result2 error
+	}
+	desiredLRPSchedulingInfosReturnsOnCall map[int]struct {
+		result1 []*models.DesiredLRPSchedulingInfo
+		result2 error
+	}
 	DesiredLRPsStub        func(context.Context, models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
 	desiredLRPsMutex       sync.RWMutex
 	desiredLRPsArgsForCall []struct {
@@ -247,13 +289,17 @@ type FakeClient struct {
 	retireActualLRPReturnsOnCall map[int]struct {
 		result1 error
 	}
-	StartActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo) error
+	StartActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) error
 	startActualLRPMutex       sync.RWMutex
 	startActualLRPArgsForCall []struct {
 		arg1 context.Context
 		arg2 *models.ActualLRPKey
 		arg3 *models.ActualLRPInstanceKey
 		arg4 *models.ActualLRPNetInfo
+		arg5 []*models.ActualLRPInternalRoute
+		arg6 map[string]string
+		arg7 bool
+		arg8 string
 	}
 	startActualLRPReturns struct {
 		result1 error
@@ -314,6 +360,33 @@ type FakeClient struct {
 		result2 error
 	}
 	subscribeToEventsByCellIDReturnsOnCall map[int]struct {
+		result1 events.EventSource
+		result2 error
+	}
+	SubscribeToInstanceEventsStub        func(*slog.Logger) (events.EventSource, error)
+	subscribeToInstanceEventsMutex       sync.RWMutex
+	subscribeToInstanceEventsArgsForCall []struct {
+		arg1 *slog.Logger
+	}
+	subscribeToInstanceEventsReturns struct {
+		result1 events.EventSource
+		result2 error
+	}
+	subscribeToInstanceEventsReturnsOnCall map[int]struct {
+		result1 events.EventSource
+		result2 error
+	}
+	SubscribeToInstanceEventsByCellIDStub        func(*slog.Logger, string) (events.EventSource, error)
+	subscribeToInstanceEventsByCellIDMutex       sync.RWMutex
+	subscribeToInstanceEventsByCellIDArgsForCall []struct {
+		arg1 *slog.Logger
+		arg2 string
+	}
+	subscribeToInstanceEventsByCellIDReturns struct {
+		result1 events.EventSource
+		result2 error
+	}
+	subscribeToInstanceEventsByCellIDReturnsOnCall map[int]struct {
 		result1 events.EventSource
 		result2 error
 	}
@@ -961,6 +1034,201 @@ func (fake *FakeClient) DesiredLRPByProcessGuidReturnsOnCall(i int, result1 *mod
 	}{result1, result2}
 }
 
+func (fake *FakeClient) DesiredLRPRoutingInfos(arg1 context.Context, arg2 models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
+	fake.desiredLRPRoutingInfosMutex.Lock()
+	ret, specificReturn := fake.desiredLRPRoutingInfosReturnsOnCall[len(fake.desiredLRPRoutingInfosArgsForCall)]
+	fake.desiredLRPRoutingInfosArgsForCall = append(fake.desiredLRPRoutingInfosArgsForCall, struct {
+		arg1 context.Context
+		arg2 models.DesiredLRPFilter
+	}{arg1, arg2})
+	stub := fake.DesiredLRPRoutingInfosStub
+	fakeReturns := fake.desiredLRPRoutingInfosReturns
+	fake.recordInvocation("DesiredLRPRoutingInfos", []interface{}{arg1, arg2})
+	fake.desiredLRPRoutingInfosMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) DesiredLRPRoutingInfosCallCount() int {
+	fake.desiredLRPRoutingInfosMutex.RLock()
+	defer fake.desiredLRPRoutingInfosMutex.RUnlock()
+	return len(fake.desiredLRPRoutingInfosArgsForCall)
+}
+
+func (fake *FakeClient) DesiredLRPRoutingInfosCalls(stub func(context.Context, models.DesiredLRPFilter) ([]*models.DesiredLRP, error)) {
+	fake.desiredLRPRoutingInfosMutex.Lock()
+	defer fake.desiredLRPRoutingInfosMutex.Unlock()
+	fake.DesiredLRPRoutingInfosStub = stub
+}
+
+func (fake *FakeClient) DesiredLRPRoutingInfosArgsForCall(i int) (context.Context, models.DesiredLRPFilter) {
+	fake.desiredLRPRoutingInfosMutex.RLock()
+	defer fake.desiredLRPRoutingInfosMutex.RUnlock()
+	argsForCall := fake.desiredLRPRoutingInfosArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2
+}
+
+func (fake *FakeClient) DesiredLRPRoutingInfosReturns(result1 []*models.DesiredLRP, result2 error) {
+	fake.desiredLRPRoutingInfosMutex.Lock()
+	defer fake.desiredLRPRoutingInfosMutex.Unlock()
+	fake.DesiredLRPRoutingInfosStub = nil
+	fake.desiredLRPRoutingInfosReturns = struct {
+		result1 []*models.DesiredLRP
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) DesiredLRPRoutingInfosReturnsOnCall(i int, result1 []*models.DesiredLRP, result2 error) {
+	fake.desiredLRPRoutingInfosMutex.Lock()
+	defer fake.desiredLRPRoutingInfosMutex.Unlock()
+	fake.DesiredLRPRoutingInfosStub = nil
+	if fake.desiredLRPRoutingInfosReturnsOnCall == nil {
+		fake.desiredLRPRoutingInfosReturnsOnCall = make(map[int]struct {
+			result1 []*models.DesiredLRP
+			result2 error
+		})
+	}
+	fake.desiredLRPRoutingInfosReturnsOnCall[i] = struct {
+		result1 []*models.DesiredLRP
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuid(arg1 context.Context, arg2 string) (*models.DesiredLRPSchedulingInfo, error) {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.Lock()
+	ret, specificReturn := fake.desiredLRPSchedulingInfoByProcessGuidReturnsOnCall[len(fake.desiredLRPSchedulingInfoByProcessGuidArgsForCall)]
+	fake.desiredLRPSchedulingInfoByProcessGuidArgsForCall = append(fake.desiredLRPSchedulingInfoByProcessGuidArgsForCall, struct {
+		arg1 context.Context
+		arg2 string
+	}{arg1, arg2})
+	stub := fake.DesiredLRPSchedulingInfoByProcessGuidStub
+	fakeReturns := fake.desiredLRPSchedulingInfoByProcessGuidReturns
+	fake.recordInvocation("DesiredLRPSchedulingInfoByProcessGuid", []interface{}{arg1, arg2})
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuidCallCount() int {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.RLock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.RUnlock()
+	return len(fake.desiredLRPSchedulingInfoByProcessGuidArgsForCall)
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuidCalls(stub func(context.Context, string) (*models.DesiredLRPSchedulingInfo, error)) {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.Lock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.Unlock()
+	fake.DesiredLRPSchedulingInfoByProcessGuidStub = stub
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuidArgsForCall(i int) (context.Context, string) {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.RLock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.RUnlock()
+	argsForCall := fake.desiredLRPSchedulingInfoByProcessGuidArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuidReturns(result1 *models.DesiredLRPSchedulingInfo, result2 error) {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.Lock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.Unlock()
+	fake.DesiredLRPSchedulingInfoByProcessGuidStub = nil
+	fake.desiredLRPSchedulingInfoByProcessGuidReturns = struct {
+		result1 *models.DesiredLRPSchedulingInfo
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfoByProcessGuidReturnsOnCall(i int, result1 *models.DesiredLRPSchedulingInfo, result2 error) {
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.Lock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.Unlock()
+	fake.DesiredLRPSchedulingInfoByProcessGuidStub = nil
+	if fake.desiredLRPSchedulingInfoByProcessGuidReturnsOnCall == nil {
+		fake.desiredLRPSchedulingInfoByProcessGuidReturnsOnCall = make(map[int]struct {
+			result1 *models.DesiredLRPSchedulingInfo
+			result2 error
+		})
+	}
+	fake.desiredLRPSchedulingInfoByProcessGuidReturnsOnCall[i] = struct {
+		result1 *models.DesiredLRPSchedulingInfo
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfos(arg1 context.Context, arg2 models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error) {
+	fake.desiredLRPSchedulingInfosMutex.Lock()
+	ret, specificReturn := fake.desiredLRPSchedulingInfosReturnsOnCall[len(fake.desiredLRPSchedulingInfosArgsForCall)]
+	fake.desiredLRPSchedulingInfosArgsForCall = append(fake.desiredLRPSchedulingInfosArgsForCall, struct {
+		arg1 context.Context
+		arg2 models.DesiredLRPFilter
+	}{arg1, arg2})
+	stub := fake.DesiredLRPSchedulingInfosStub
+	fakeReturns := fake.desiredLRPSchedulingInfosReturns
+	fake.recordInvocation("DesiredLRPSchedulingInfos", []interface{}{arg1, arg2})
+	fake.desiredLRPSchedulingInfosMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfosCallCount() int {
+	fake.desiredLRPSchedulingInfosMutex.RLock()
+	defer fake.desiredLRPSchedulingInfosMutex.RUnlock()
+	return len(fake.desiredLRPSchedulingInfosArgsForCall)
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfosCalls(stub func(context.Context, models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error)) {
+	fake.desiredLRPSchedulingInfosMutex.Lock()
+	defer fake.desiredLRPSchedulingInfosMutex.Unlock()
+	fake.DesiredLRPSchedulingInfosStub = stub
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfosArgsForCall(i int) (context.Context, models.DesiredLRPFilter) {
+	fake.desiredLRPSchedulingInfosMutex.RLock()
+	defer fake.desiredLRPSchedulingInfosMutex.RUnlock()
+	argsForCall := fake.desiredLRPSchedulingInfosArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfosReturns(result1 []*models.DesiredLRPSchedulingInfo, result2 error) {
+	fake.desiredLRPSchedulingInfosMutex.Lock()
+	defer fake.desiredLRPSchedulingInfosMutex.Unlock()
+	fake.DesiredLRPSchedulingInfosStub = nil
+	fake.desiredLRPSchedulingInfosReturns = struct {
+		result1 []*models.DesiredLRPSchedulingInfo
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) DesiredLRPSchedulingInfosReturnsOnCall(i int, result1 []*models.DesiredLRPSchedulingInfo, result2 error) {
+	fake.desiredLRPSchedulingInfosMutex.Lock()
+	defer fake.desiredLRPSchedulingInfosMutex.Unlock()
+	fake.DesiredLRPSchedulingInfosStub = nil
+	if fake.desiredLRPSchedulingInfosReturnsOnCall == nil {
+		fake.desiredLRPSchedulingInfosReturnsOnCall = make(map[int]struct {
+			result1 []*models.DesiredLRPSchedulingInfo
+			result2 error
+		})
+	}
+	fake.desiredLRPSchedulingInfosReturnsOnCall[i] = struct {
+		result1 []*models.DesiredLRPSchedulingInfo
+		result2 error
+	}{result1, result2}
+}
+
 func (fake *FakeClient) DesiredLRPs(arg1 context.Context, arg2 models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
 	fake.desiredLRPsMutex.Lock()
 	ret, specificReturn := fake.desiredLRPsReturnsOnCall[len(fake.desiredLRPsArgsForCall)]
@@ -1526,7 +1794,12 @@ func (fake *FakeClient) RetireActualLRPReturnsOnCall(i int, result1 error) {
 	}{result1}
 }
 
-func (fake *FakeClient) StartActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey, arg4 *models.ActualLRPNetInfo) error {
+func (fake *FakeClient) StartActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey, arg4 *models.ActualLRPNetInfo, arg5 []*models.ActualLRPInternalRoute, arg6 map[string]string, arg7 bool, arg8 string) error {
+	var arg5Copy []*models.ActualLRPInternalRoute
+	if arg5 != nil {
+		arg5Copy = make([]*models.ActualLRPInternalRoute, len(arg5))
+		copy(arg5Copy, arg5)
+	}
 	fake.startActualLRPMutex.Lock()
 	ret, specificReturn := fake.startActualLRPReturnsOnCall[len(fake.startActualLRPArgsForCall)]
 	fake.startActualLRPArgsForCall = append(fake.startActualLRPArgsForCall, struct {
@@ -1534,13 +1807,17 @@ func (fake *FakeClient) StartActualLRP(arg1 context.Context, arg2 *models.Actual
 		arg2 *models.ActualLRPKey
 		arg3 *models.ActualLRPInstanceKey
 		arg4 *models.ActualLRPNetInfo
-	}{arg1, arg2, arg3, arg4})
+		arg5 []*models.ActualLRPInternalRoute
+		arg6 map[string]string
+		arg7 bool
+		arg8 string
+	}{arg1, arg2, arg3, arg4, arg5Copy, arg6, arg7, arg8})
 	stub := fake.StartActualLRPStub
 	fakeReturns := fake.startActualLRPReturns
-	fake.recordInvocation("StartActualLRP", []interface{}{arg1, arg2, arg3, arg4})
+	fake.recordInvocation("StartActualLRP", []interface{}{arg1, arg2, arg3, arg4, arg5Copy, arg6, arg7, arg8})
 	fake.startActualLRPMutex.Unlock()
 	if stub != nil {
-		return stub(arg1, arg2, arg3, arg4)
+		return stub(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8)
 	}
 	if specificReturn {
 		return ret.result1
@@ -1554,17 +1831,17 @@ func (fake *FakeClient) StartActualLRPCallCount() int {
 	return len(fake.startActualLRPArgsForCall)
 }
 
-func (fake *FakeClient) StartActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo) error) {
+func (fake *FakeClient) StartActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) error) {
 	fake.startActualLRPMutex.Lock()
 	defer fake.startActualLRPMutex.Unlock()
 	fake.StartActualLRPStub = stub
 }
 
-func (fake *FakeClient) StartActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo) {
+func (fake *FakeClient) StartActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) {
 	fake.startActualLRPMutex.RLock()
 	defer fake.startActualLRPMutex.RUnlock()
 	argsForCall := fake.startActualLRPArgsForCall[i]
-	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3, argsForCall.arg4
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3, argsForCall.arg4, argsForCall.arg5, argsForCall.arg6, argsForCall.arg7, argsForCall.arg8
 }
 
 func (fake *FakeClient) StartActualLRPReturns(result1 error) {
@@ -1845,6 +2122,135 @@ func (fake *FakeClient) SubscribeToEventsByCellIDReturnsOnCall(i int, result1 ev
 		})
 	}
 	fake.subscribeToEventsByCellIDReturnsOnCall[i] = struct {
+		result1 events.EventSource
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) SubscribeToInstanceEvents(arg1 *slog.Logger) (events.EventSource, error) {
+	fake.subscribeToInstanceEventsMutex.Lock()
+	ret, specificReturn := fake.subscribeToInstanceEventsReturnsOnCall[len(fake.subscribeToInstanceEventsArgsForCall)]
+	fake.subscribeToInstanceEventsArgsForCall = append(fake.subscribeToInstanceEventsArgsForCall, struct {
+		arg1 *slog.Logger
+	}{arg1})
+	stub := fake.SubscribeToInstanceEventsStub
+	fakeReturns := fake.subscribeToInstanceEventsReturns
+	fake.recordInvocation("SubscribeToInstanceEvents", []interface{}{arg1})
+	fake.subscribeToInstanceEventsMutex.Unlock()
+	if stub != nil {
+		return stub(arg1)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsCallCount() int {
+	fake.subscribeToInstanceEventsMutex.RLock()
+	defer fake.subscribeToInstanceEventsMutex.RUnlock()
+	return len(fake.subscribeToInstanceEventsArgsForCall)
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsCalls(stub func(*slog.Logger) (events.EventSource, error)) {
+	fake.subscribeToInstanceEventsMutex.Lock()
+	defer fake.subscribeToInstanceEventsMutex.Unlock()
+	fake.SubscribeToInstanceEventsStub = stub
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsArgsForCall(i int) *slog.Logger {
+	fake.subscribeToInstanceEventsMutex.RLock()
+	defer fake.subscribeToInstanceEventsMutex.RUnlock()
+	argsForCall := fake.subscribeToInstanceEventsArgsForCall[i]
+	return argsForCall.arg1
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsReturns(result1 events.EventSource, result2 error) {
+	fake.subscribeToInstanceEventsMutex.Lock()
+	defer fake.subscribeToInstanceEventsMutex.Unlock()
+	fake.SubscribeToInstanceEventsStub = nil
+	fake.subscribeToInstanceEventsReturns = struct {
+		result1 events.EventSource
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsReturnsOnCall(i int, result1 events.EventSource, result2 error) {
+	fake.subscribeToInstanceEventsMutex.Lock()
+	defer fake.subscribeToInstanceEventsMutex.Unlock()
+	fake.SubscribeToInstanceEventsStub = nil
+	if fake.subscribeToInstanceEventsReturnsOnCall == nil {
+		fake.subscribeToInstanceEventsReturnsOnCall = make(map[int]struct {
+			result1 events.EventSource
+			result2 error
+		})
+	}
+	fake.subscribeToInstanceEventsReturnsOnCall[i] = struct {
+		result1 events.EventSource
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellID(arg1 *slog.Logger, arg2 string) (events.EventSource, error) {
+	fake.subscribeToInstanceEventsByCellIDMutex.Lock()
+	ret, specificReturn := fake.subscribeToInstanceEventsByCellIDReturnsOnCall[len(fake.subscribeToInstanceEventsByCellIDArgsForCall)]
+	fake.subscribeToInstanceEventsByCellIDArgsForCall = append(fake.subscribeToInstanceEventsByCellIDArgsForCall, struct {
+		arg1 *slog.Logger
+		arg2 string
+	}{arg1, arg2})
+	stub := fake.SubscribeToInstanceEventsByCellIDStub
+	fakeReturns := fake.subscribeToInstanceEventsByCellIDReturns
+	fake.recordInvocation("SubscribeToInstanceEventsByCellID", []interface{}{arg1, arg2})
+	fake.subscribeToInstanceEventsByCellIDMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellIDCallCount() int {
+	fake.subscribeToInstanceEventsByCellIDMutex.RLock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.RUnlock()
+	return len(fake.subscribeToInstanceEventsByCellIDArgsForCall)
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellIDCalls(stub func(*slog.Logger, string) (events.EventSource, error)) {
+	fake.subscribeToInstanceEventsByCellIDMutex.Lock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.Unlock()
+	fake.SubscribeToInstanceEventsByCellIDStub = stub
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellIDArgsForCall(i int) (*slog.Logger, string) {
+	fake.subscribeToInstanceEventsByCellIDMutex.RLock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.RUnlock()
+	argsForCall := fake.subscribeToInstanceEventsByCellIDArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellIDReturns(result1 events.EventSource, result2 error) {
+	fake.subscribeToInstanceEventsByCellIDMutex.Lock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.Unlock()
+	fake.SubscribeToInstanceEventsByCellIDStub = nil
+	fake.subscribeToInstanceEventsByCellIDReturns = struct {
+		result1 events.EventSource
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) SubscribeToInstanceEventsByCellIDReturnsOnCall(i int, result1 events.EventSource, result2 error) {
+	fake.subscribeToInstanceEventsByCellIDMutex.Lock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.Unlock()
+	fake.SubscribeToInstanceEventsByCellIDStub = nil
+	if fake.subscribeToInstanceEventsByCellIDReturnsOnCall == nil {
+		fake.subscribeToInstanceEventsByCellIDReturnsOnCall = make(map[int]struct {
+			result1 events.EventSource
+			result2 error
+		})
+	}
+	fake.subscribeToInstanceEventsByCellIDReturnsOnCall[i] = struct {
 		result1 events.EventSource
 		result2 error
 	}{result1, result2}
@@ -2191,6 +2597,12 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.desireTaskMutex.RUnlock()
 	fake.desiredLRPByProcessGuidMutex.RLock()
 	defer fake.desiredLRPByProcessGuidMutex.RUnlock()
+	fake.desiredLRPRoutingInfosMutex.RLock()
+	defer fake.desiredLRPRoutingInfosMutex.RUnlock()
+	fake.desiredLRPSchedulingInfoByProcessGuidMutex.RLock()
+	defer fake.desiredLRPSchedulingInfoByProcessGuidMutex.RUnlock()
+	fake.desiredLRPSchedulingInfosMutex.RLock()
+	defer fake.desiredLRPSchedulingInfosMutex.RUnlock()
 	fake.desiredLRPsMutex.RLock()
 	defer fake.desiredLRPsMutex.RUnlock()
 	fake.domainsMutex.RLock()
@@ -2219,6 +2631,10 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.subscribeToEventsMutex.RUnlock()
 	fake.subscribeToEventsByCellIDMutex.RLock()
 	defer fake.subscribeToEventsByCellIDMutex.RUnlock()
+	fake.subscribeToInstanceEventsMutex.RLock()
+	defer fake.subscribeToInstanceEventsMutex.RUnlock()
+	fake.subscribeToInstanceEventsByCellIDMutex.RLock()
+	defer fake.subscribeToInstanceEventsByCellIDMutex.RUnlock()
 	fake.subscribeToTaskEventsMutex.RLock()
 	defer fake.subscribeToTaskEventsMutex.RUnlock()
 	fake.taskByGuidMutex.RLock()

@@ -1,8 +1,8 @@
 package models
 
 import (
-	"encoding/json"
-	"errors"
+	"bytes"
+	"encoding/json" // for the RawMessage type of Routes only: BBS consumers build routes with it
 	"slices"
 )
 
@@ -12,20 +12,10 @@ type EnvironmentVariable struct {
 	Value string `json:"value"`
 }
 
-// ModificationTag versions a record: Epoch is fixed at creation, Index grows with each change.
-type ModificationTag struct {
-	Epoch string `json:"epoch"`
-	Index uint32 `json:"index"`
-}
-
-// Increment returns the tag of the next version.
-func (t ModificationTag) Increment() ModificationTag {
-	return ModificationTag{Epoch: t.Epoch, Index: t.Index + 1}
-}
-
 // Routes is the routing information of a DesiredLRP: an object of raw JSON values keyed by
-// router name (for example "cf-router").
-type Routes map[string]json.RawMessage
+// router name (for example "cf-router"), BBS's type. Only the type comes from
+// encoding/json; the values are encoded and decoded like everything else.
+type Routes map[string]*json.RawMessage
 
 // Copy returns a deep copy (nil stays nil).
 func (r Routes) Copy() Routes {
@@ -34,34 +24,86 @@ func (r Routes) Copy() Routes {
 	}
 	c := make(Routes, len(r))
 	for k, v := range r {
-		c[k] = slices.Clone(v)
+		if v != nil {
+			raw := slices.Clone(*v)
+			v = &raw
+		}
+		c[k] = v
 	}
 	return c
 }
 
-// Dynamic metric tag sources.
-const (
-	MetricTagDynamicIndex        = "INDEX"
-	MetricTagDynamicInstanceGuid = "INSTANCE_GUID"
-)
-
-// MetricTagValue is either a static value or the name of a dynamic one.
-type MetricTagValue struct {
-	Static  string `json:"static,omitempty"`
-	Dynamic string `json:"dynamic,omitempty"`
+// Equal reports whether both hold the same routers with the same bytes.
+func (r *Routes) Equal(other Routes) bool {
+	var mine Routes
+	if r != nil {
+		mine = *r
+	}
+	if len(mine) != len(other) {
+		return false
+	}
+	for k, v := range mine {
+		o, ok := other[k]
+		if !ok || (v == nil) != (o == nil) || v != nil && !bytes.Equal(*v, *o) {
+			return false
+		}
+	}
+	return true
 }
 
-// Validate checks that exactly one of Static and Dynamic is set, and Dynamic is known.
-func (m *MetricTagValue) Validate() error {
-	switch {
-	case m.Static != "" && m.Dynamic != "":
-		return errors.New("static and dynamic are exclusive")
-	case m.Static == "" && m.Dynamic == "":
-		return errors.New("static or dynamic is required")
-	case m.Dynamic != "" && m.Dynamic != MetricTagDynamicIndex && m.Dynamic != MetricTagDynamicInstanceGuid:
-		return errors.New("dynamic must be INDEX or INSTANCE_GUID")
+// size is the number of bytes the routes take, names included.
+func (r Routes) size() int {
+	total := 0
+	for k, raw := range r {
+		total += len(k)
+		if raw != nil {
+			total += len(*raw)
+		}
 	}
-	return nil
+	return total
+}
+
+// MetricTagValue_DynamicValue names a metric tag value that the cell fills in per instance.
+// Its JSON is the name ("INDEX", "INSTANCE_GUID"); the zero value is "".
+type MetricTagValue_DynamicValue int32
+
+// Dynamic metric tag values.
+const (
+	DynamicValueInvalid               MetricTagValue_DynamicValue = 0
+	MetricTagDynamicValueIndex        MetricTagValue_DynamicValue = 1
+	MetricTagDynamicValueInstanceGuid MetricTagValue_DynamicValue = 2
+)
+
+var dynamicValueText = newEnum("dynamic metric tag value", map[MetricTagValue_DynamicValue]string{
+	DynamicValueInvalid:               "",
+	MetricTagDynamicValueIndex:        "INDEX",
+	MetricTagDynamicValueInstanceGuid: "INSTANCE_GUID",
+})
+
+// String is the name.
+func (d MetricTagValue_DynamicValue) String() string { return dynamicValueText.name(d) }
+
+// MarshalText gives the name.
+func (d MetricTagValue_DynamicValue) MarshalText() ([]byte, error) {
+	return dynamicValueText.marshal(d)
+}
+
+// UnmarshalText takes a name; anything else is an error.
+func (d *MetricTagValue_DynamicValue) UnmarshalText(b []byte) error {
+	return dynamicValueText.unmarshal(d, b)
+}
+
+// MetricTagValue is either a static value or a dynamic one.
+type MetricTagValue struct {
+	Static  string                      `json:"static,omitempty"`
+	Dynamic MetricTagValue_DynamicValue `json:"dynamic,omitempty"`
+}
+
+// Validate checks that exactly one of Static and Dynamic is set.
+func (m *MetricTagValue) Validate() error {
+	var v validator
+	v.metricTags("metric_tag", map[string]*MetricTagValue{"value": m})
+	return v.err()
 }
 
 // DesiredLRP is a long-running process that the system keeps Instances copies of.
@@ -70,21 +112,85 @@ type DesiredLRP struct {
 	Domain               string                     `json:"domain"`
 	RootFs               string                     `json:"rootfs"`
 	Instances            int32                      `json:"instances"`
-	EnvironmentVariables []EnvironmentVariable      `json:"environment_variables,omitempty"`
+	EnvironmentVariables []*EnvironmentVariable     `json:"environment_variables,omitempty"`
 	MemoryMb             int32                      `json:"memory_mb"`
 	DiskMb               int32                      `json:"disk_mb"`
 	MaxPids              int32                      `json:"max_pids"`
 	Ports                []uint32                   `json:"ports,omitempty"`
-	Routes               Routes                     `json:"routes,omitempty"`
+	Routes               *Routes                    `json:"routes,omitempty"`
 	Annotation           string                     `json:"annotation,omitempty"`
 	LogGuid              string                     `json:"log_guid,omitempty"`
 	MetricTags           map[string]*MetricTagValue `json:"metric_tags,omitempty"`
 	PlacementTags        []string                   `json:"placement_tags,omitempty"`
-	Action               json.RawMessage            `json:"action,omitempty"`
+	Action               RawJSON                    `json:"action,omitempty"`
 	StartTimeoutMs       int64                      `json:"start_timeout_ms"`
 	ImageUsername        string                     `json:"image_username,omitempty"`
 	ImagePassword        string                     `json:"image_password,omitempty"`
-	ModificationTag      ModificationTag            `json:"modification_tag"`
+	ModificationTag      *ModificationTag           `json:"modification_tag"`
+}
+
+// GetProcessGuid returns the process guid ("" for nil).
+func (d *DesiredLRP) GetProcessGuid() string {
+	if d == nil {
+		return ""
+	}
+	return d.ProcessGuid
+}
+
+// GetDomain returns the domain ("" for nil).
+func (d *DesiredLRP) GetDomain() string {
+	if d == nil {
+		return ""
+	}
+	return d.Domain
+}
+
+// GetInstances returns the instance count (0 for nil).
+func (d *DesiredLRP) GetInstances() int32 {
+	if d == nil {
+		return 0
+	}
+	return d.Instances
+}
+
+// GetLogGuid returns the log guid ("" for nil).
+func (d *DesiredLRP) GetLogGuid() string {
+	if d == nil {
+		return ""
+	}
+	return d.LogGuid
+}
+
+// GetAnnotation returns the annotation ("" for nil).
+func (d *DesiredLRP) GetAnnotation() string {
+	if d == nil {
+		return ""
+	}
+	return d.Annotation
+}
+
+// GetRoutes returns the routes (nil for nil).
+func (d *DesiredLRP) GetRoutes() *Routes {
+	if d == nil {
+		return nil
+	}
+	return d.Routes
+}
+
+// GetModificationTag returns the modification tag (nil for nil).
+func (d *DesiredLRP) GetModificationTag() *ModificationTag {
+	if d == nil {
+		return nil
+	}
+	return d.ModificationTag
+}
+
+// GetMetricTags returns the metric tags (nil for nil).
+func (d *DesiredLRP) GetMetricTags() map[string]*MetricTagValue {
+	if d == nil {
+		return nil
+	}
+	return d.MetricTags
 }
 
 // Validate applies BBS's rules and names every invalid field.
@@ -104,12 +210,12 @@ func (d *DesiredLRP) Validate() error {
 	v.nonNegative("start_timeout_ms", d.StartTimeoutMs)
 	v.env("environment_variables", d.EnvironmentVariables)
 	v.annotation("annotation", d.Annotation)
-	v.routes("routes", d.Routes)
+	if d.Routes != nil {
+		v.routes("routes", *d.Routes)
+	}
 	v.metricTags("metric_tags", d.MetricTags)
 	v.imageCredentials("", d.ImageUsername, d.ImagePassword)
-	if len(d.Action) > 0 && !json.Valid(d.Action) {
-		v.add("action", "must be valid JSON")
-	}
+	v.check(len(d.Action) == 0 || d.Action.IsValid(), "action", "must be valid JSON")
 	return v.err()
 }
 
@@ -119,13 +225,35 @@ func (d *DesiredLRP) Copy() *DesiredLRP {
 		return nil
 	}
 	c := *d
-	c.EnvironmentVariables = slices.Clone(d.EnvironmentVariables)
+	c.EnvironmentVariables = copyEnv(d.EnvironmentVariables)
 	c.Ports = slices.Clone(d.Ports)
-	c.Routes = d.Routes.Copy()
+	if d.Routes != nil {
+		r := d.Routes.Copy()
+		c.Routes = &r
+	}
 	c.MetricTags = copyMetricTags(d.MetricTags)
 	c.PlacementTags = slices.Clone(d.PlacementTags)
 	c.Action = slices.Clone(d.Action)
+	if d.ModificationTag != nil {
+		t := *d.ModificationTag
+		c.ModificationTag = &t
+	}
 	return &c
+}
+
+func copyEnv(vars []*EnvironmentVariable) []*EnvironmentVariable {
+	if vars == nil {
+		return nil
+	}
+	c := make([]*EnvironmentVariable, len(vars))
+	for i, e := range vars {
+		if e != nil {
+			ec := *e
+			e = &ec
+		}
+		c[i] = e
+	}
+	return c
 }
 
 // copyMetricTags returns a deep copy (nil stays nil).
@@ -145,11 +273,40 @@ func copyMetricTags(tags map[string]*MetricTagValue) map[string]*MetricTagValue 
 }
 
 // DesiredLRPUpdate changes the mutable fields of a DesiredLRP; nil fields stay as they are.
+// The setters and ...Exists methods are BBS's.
 type DesiredLRPUpdate struct {
 	Instances  *int32                     `json:"instances,omitempty"`
 	Routes     *Routes                    `json:"routes,omitempty"`
 	Annotation *string                    `json:"annotation,omitempty"`
 	MetricTags map[string]*MetricTagValue `json:"metric_tags,omitempty"`
+}
+
+// SetInstances sets the instance count to change to.
+func (u *DesiredLRPUpdate) SetInstances(n int32) { u.Instances = &n }
+
+// InstancesExists reports whether the update changes the instance count.
+func (u *DesiredLRPUpdate) InstancesExists() bool { return u != nil && u.Instances != nil }
+
+// GetInstances returns the instance count of the update (0 when it has none).
+func (u *DesiredLRPUpdate) GetInstances() int32 {
+	if u == nil || u.Instances == nil {
+		return 0
+	}
+	return *u.Instances
+}
+
+// SetAnnotation sets the annotation to change to.
+func (u *DesiredLRPUpdate) SetAnnotation(a string) { u.Annotation = &a }
+
+// AnnotationExists reports whether the update changes the annotation.
+func (u *DesiredLRPUpdate) AnnotationExists() bool { return u != nil && u.Annotation != nil }
+
+// GetAnnotation returns the annotation of the update ("" when it has none).
+func (u *DesiredLRPUpdate) GetAnnotation() string {
+	if u == nil || u.Annotation == nil {
+		return ""
+	}
+	return *u.Annotation
 }
 
 // Validate applies the same limits as DesiredLRP.Validate to the fields given.
@@ -185,7 +342,8 @@ func (u *DesiredLRPUpdate) Apply(d *DesiredLRP) *DesiredLRP {
 		c.Instances = *u.Instances
 	}
 	if u.Routes != nil {
-		c.Routes = u.Routes.Copy()
+		r := u.Routes.Copy()
+		c.Routes = &r
 	}
 	if u.Annotation != nil {
 		c.Annotation = *u.Annotation
@@ -193,7 +351,10 @@ func (u *DesiredLRPUpdate) Apply(d *DesiredLRP) *DesiredLRP {
 	if u.MetricTags != nil {
 		c.MetricTags = copyMetricTags(u.MetricTags)
 	}
-	c.ModificationTag = c.ModificationTag.Increment()
+	if c.ModificationTag == nil {
+		c.ModificationTag = &ModificationTag{}
+	}
+	c.ModificationTag.Increment()
 	return c
 }
 
@@ -208,13 +369,5 @@ func (f DesiredLRPFilter) Matches(d *DesiredLRP) bool {
 	if f.Domain != "" && d.Domain != f.Domain {
 		return false
 	}
-	if len(f.ProcessGuids) == 0 {
-		return true
-	}
-	for _, g := range f.ProcessGuids {
-		if g == d.ProcessGuid {
-			return true
-		}
-	}
-	return false
+	return len(f.ProcessGuids) == 0 || slices.Contains(f.ProcessGuids, d.ProcessGuid)
 }

@@ -57,15 +57,15 @@ func RedactTasks(tasks []*Task) []*Task {
 func RedactEvent(e Event) Event {
 	switch e := e.(type) {
 	case *DesiredLRPCreatedEvent:
-		if r := e.DesiredLRP.Redacted(); r != e.DesiredLRP {
+		if r := e.DesiredLrp.Redacted(); r != e.DesiredLrp {
 			c := *e
-			c.DesiredLRP = r
+			c.DesiredLrp = r
 			return &c
 		}
 	case *DesiredLRPRemovedEvent:
-		if r := e.DesiredLRP.Redacted(); r != e.DesiredLRP {
+		if r := e.DesiredLrp.Redacted(); r != e.DesiredLrp {
 			c := *e
-			c.DesiredLRP = r
+			c.DesiredLrp = r
 			return &c
 		}
 	case *DesiredLRPChangedEvent:

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"github.com/go-json-experiment/json/jsontext"
 	"net/url"
 	"regexp"
 )
@@ -48,9 +49,9 @@ func (v *validator) imageCredentials(prefix, user, password string) {
 	}
 }
 
-func (v *validator) env(field string, vars []EnvironmentVariable) {
+func (v *validator) env(field string, vars []*EnvironmentVariable) {
 	for _, e := range vars {
-		if e.Name == "" {
+		if e == nil || e.Name == "" {
 			v.add(field, "every variable needs a name")
 			return
 		}
@@ -62,11 +63,10 @@ func (v *validator) annotation(field, s string) {
 }
 
 func (v *validator) routes(field string, r Routes) {
-	total := 0
+	v.check(r.size() <= MaxRoutesLength, field, "must be at most 128 KiB")
 	for k, raw := range r {
-		total += len(k) + len(raw)
+		v.check(raw != nil && jsontext.Value(*raw).IsValid(), field+"."+k, "must be valid JSON")
 	}
-	v.check(total <= MaxRoutesLength, field, "must be at most 128 KiB")
 }
 
 func (v *validator) metricTags(field string, tags map[string]*MetricTagValue) {
@@ -75,8 +75,11 @@ func (v *validator) metricTags(field string, tags map[string]*MetricTagValue) {
 			v.add(field+"."+name, "must have a value")
 			continue
 		}
-		if err := t.Validate(); err != nil {
-			v.add(field+"."+name, err.Error())
+		switch {
+		case t.Static != "" && t.Dynamic != DynamicValueInvalid:
+			v.add(field+"."+name, "static and dynamic are exclusive")
+		case t.Static == "" && t.Dynamic == DynamicValueInvalid:
+			v.add(field+"."+name, "static or dynamic is required")
 		}
 	}
 }

@@ -121,10 +121,10 @@ func (c *lrpChanges) next(idx int, made time.Time, now int64) models.Event {
 	after := before.Copy()
 	after.PlacementError = padMessage(idx, made, c.msgSize)
 	after.Since = now
-	after.ModificationTag = before.ModificationTag.Increment()
+	after.ModificationTag = before.ModificationTag.Next()
 	c.cur = after
-	ev := models.NewActualLRPChangedEvent(before, after)
-	ev.TraceID = c.trace
+	ev := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
+	ev.TraceId = c.trace
 	return ev
 }
 

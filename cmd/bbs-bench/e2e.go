@@ -232,7 +232,7 @@ func (c *cycleWriters) runAll(ctx context.Context, writers int) {
 func (c *cycleWriters) writer(ctx context.Context, k int) {
 	cell := fmt.Sprintf("cell-%02d", k)
 	net := models.NewActualLRPNetInfo(fmt.Sprintf("10.0.%d.%d", k/250, k%250+1), "10.255.0.1",
-		models.PortMapping{ContainerPort: 8080, HostPort: uint32(61000 + k)})
+		models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(uint32(61000+k), 8080))
 	for cycle := 0; ; cycle++ {
 		guid := fmt.Sprintf("e2e-%s-w%02d-c%d", c.run, k, cycle)
 		key := models.NewActualLRPKey(guid, 0, benchDomain)
@@ -243,7 +243,7 @@ func (c *cycleWriters) writer(ctx context.Context, k int) {
 			if !more || err != nil {
 				break
 			}
-			more, err = c.step(ctx, func(ctx context.Context) error { return c.cl.StartActualLRP(ctx, &key, &ik, &net) })
+			more, err = c.step(ctx, func(ctx context.Context) error { return c.cl.StartActualLRP(ctx, &key, &ik, &net, nil, nil, true, "") })
 			if !more || err != nil {
 				break
 			}

@@ -133,10 +133,10 @@ func (s *e2eSub) consumeSDK(src events.EventSource, m markers) {
 			id = res.LastEventID()
 		}
 		created, _ := ev.(*models.DesiredLRPCreatedEvent)
-		if s.receive(id, now, eventSince(ev), created != nil && created.DesiredLRP.ProcessGuid == m.start) {
+		if s.receive(id, now, eventSince(ev), created != nil && created.DesiredLrp.ProcessGuid == m.start) {
 			continue
 		}
-		if created != nil && created.DesiredLRP.ProcessGuid == m.end {
+		if created != nil && created.DesiredLrp.ProcessGuid == m.end {
 			s.ended = true
 			return
 		}
@@ -240,9 +240,9 @@ func (s *e2eSub) receive(id string, now, since int64, isStart bool) bool {
 func eventSince(ev models.Event) int64 {
 	switch e := ev.(type) {
 	case *models.ActualLRPCreatedEvent:
-		return e.ActualLRP.Since
+		return e.ActualLrpGroup.GetInstance().GetSince()
 	case *models.ActualLRPChangedEvent:
-		return e.After.Since
+		return e.After.GetInstance().GetSince()
 	case *models.ActualLRPCrashedEvent:
 		return e.Since
 	}

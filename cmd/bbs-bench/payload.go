@@ -96,12 +96,13 @@ func parseDecimal(b []byte) (int, []byte, bool) {
 
 // realisticDesiredLRP is a DesiredLRP shaped like a Cloud Foundry app's.
 func realisticDesiredLRP(processGuid string, instances int32) *models.DesiredLRP {
+	routes := json.RawMessage(`[{"hostnames":["bench.example.com"],"port":8080}]`)
 	return &models.DesiredLRP{
 		ProcessGuid: processGuid,
 		Domain:      benchDomain,
 		RootFs:      "preloaded:cflinuxfs4",
 		Instances:   instances,
-		EnvironmentVariables: []models.EnvironmentVariable{
+		EnvironmentVariables: []*models.EnvironmentVariable{
 			{Name: "LANG", Value: "en_US.UTF-8"},
 			{Name: "VCAP_APPLICATION", Value: `{"application_name":"bench","space_name":"perf"}`},
 		},
@@ -109,15 +110,13 @@ func realisticDesiredLRP(processGuid string, instances int32) *models.DesiredLRP
 		DiskMb:   1024,
 		MaxPids:  1024,
 		Ports:    []uint32{8080},
-		Routes: models.Routes{
-			"cf-router": json.RawMessage(`[{"hostnames":["bench.example.com"],"port":8080}]`),
-		},
+		Routes:   &models.Routes{"cf-router": &routes},
 		LogGuid: processGuid,
 		MetricTags: map[string]*models.MetricTagValue{
 			"source_id": {Static: processGuid},
-			"instance":  {Dynamic: models.MetricTagDynamicIndex},
+			"instance":  {Dynamic: models.MetricTagDynamicValueIndex},
 		},
-		Action:         json.RawMessage(`{"run":{"path":"/tmp/lifecycle/launcher","args":["app","./server","{}"],"user":"vcap"}}`),
+		Action:         models.RawJSON(`{"run":{"path":"/tmp/lifecycle/launcher","args":["app","./server","{}"],"user":"vcap"}}`),
 		StartTimeoutMs: 60000,
 	}
 }
@@ -133,9 +132,9 @@ func syntheticFrame(processGuid string, seq uint64, prevMsg, msg string) ([]byte
 	after := before.Copy()
 	after.PlacementError = msg
 	after.Since = now
-	after.ModificationTag = before.ModificationTag.Increment()
-	ev := models.NewActualLRPChangedEvent(before, after)
-	ev.TraceID = nonce(32) // the API gives every request a trace id
+	after.ModificationTag = before.ModificationTag.Next()
+	ev := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
+	ev.TraceId = nonce(32) // the API gives every request a trace id
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, err

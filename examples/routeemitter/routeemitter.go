@@ -131,13 +131,19 @@ func (e *Emitter) apply(event models.Event) {
 	defer e.mu.Unlock()
 	switch ev := event.(type) {
 	case *models.ActualLRPCreatedEvent:
-		e.setLocked(ev.ActualLRP)
+		if a, _, err := ev.ActualLrpGroup.Resolve(); err == nil {
+			e.setLocked(a)
+		}
 	case *models.ActualLRPChangedEvent:
-		e.setLocked(ev.After)
+		if a, _, err := ev.After.Resolve(); err == nil {
+			e.setLocked(a)
+		}
 	case *models.ActualLRPRemovedEvent:
-		e.dropLocked(ev.ActualLRP.ProcessGuid, ev.ActualLRP.Index)
+		if a, _, err := ev.ActualLrpGroup.Resolve(); err == nil {
+			e.dropLocked(a.ProcessGuid, a.Index)
+		}
 	case *models.DesiredLRPRemovedEvent:
-		delete(e.routes, ev.DesiredLRP.ProcessGuid)
+		delete(e.routes, ev.DesiredLrp.ProcessGuid)
 	}
 }
 

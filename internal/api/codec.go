@@ -2,17 +2,20 @@ package api
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/openbbs/bbs/models"
 )
 
-// decode reads the body of r (at most h.maxBytes) into v, strictly: unknown fields and
-// trailing data are InvalidJSON, a body over the limit is RequestTooLarge. An empty body
+// decode reads the body of r (at most h.maxBytes) into v, strictly (models.UnmarshalStrict):
+// unknown fields, duplicate keys, keys that differ from a field's name only by case,
+// invalid UTF-8 and trailing data are InvalidJSON, a body over the limit is RequestTooLarge. An empty body
 // is {} when allowEmpty, else InvalidJSON.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
 	if r.ContentLength > h.maxBytes {
@@ -32,41 +35,45 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request, v any, allowEmp
 		}
 		data = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := models.UnmarshalStrict(data, v); err != nil {
 		return models.Errorf(models.ErrInvalidJSON, "%s", describeJSONError(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return models.Errorf(models.ErrInvalidJSON, "unexpected data after the JSON object")
 	}
 	return nil
 }
 
 // describeJSONError turns a decoding error into a message a client can act on.
 func describeJSONError(err error) string {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syntax *jsontext.SyntacticError
+	var semantic *json.SemanticError
 	switch {
 	case errors.As(err, &syntax):
-		return fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, syntax)
-	case errors.As(err, &typ):
-		if typ.Field != "" {
-			return fmt.Sprintf("field %s: cannot use a JSON %s as %s", typ.Field, typ.Value, typ.Type)
+		return fmt.Sprintf("malformed JSON at byte %d: %v", syntax.ByteOffset, syntax.Err)
+	case errors.Is(err, json.ErrUnknownName):
+		if errors.As(err, &semantic) && semantic.JSONPointer != "" {
+			return fmt.Sprintf("unknown field %s (names are case-sensitive)", semantic.JSONPointer)
 		}
-		return fmt.Sprintf("cannot use a JSON %s as %s", typ.Value, typ.Type)
+		return "unknown field (names are case-sensitive)"
+	case errors.As(err, &semantic):
+		where := string(semantic.JSONPointer)
+		if where == "" {
+			where = "the body"
+		}
+		if semantic.Err != nil {
+			return fmt.Sprintf("%s: %v", where, semantic.Err)
+		}
+		return fmt.Sprintf("%s: cannot use a JSON %s as %v", where, semantic.JSONKind, semantic.GoType)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return "truncated JSON"
 	}
-	return err.Error() // for example `json: unknown field "x"`
+	return err.Error()
 }
 
 // writeJSON answers status with v as JSON.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	body, err := models.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
-		body, _ = json.Marshal(errorBody{Error: models.Errorf(models.ErrUnknownError, "encoding the answer: %v", err)})
+		body, _ = models.Marshal(errorBody{Error: models.Errorf(models.ErrUnknownError, "encoding the answer: %v", err)})
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

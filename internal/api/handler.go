@@ -22,7 +22,8 @@ const TraceHeader = "X-Trace-Id"
 const DefaultMaxRequestBytes = 1 << 20
 
 // StreamHandlers serves the event streams; *stream.Hub implements it. Handler is called
-// once per stream at New, with models.StreamLRP and models.StreamTask.
+// once per stream at New, with models.StreamLRP, models.StreamLRPInstance and
+// models.StreamTask.
 type StreamHandlers interface {
 	Handler(streamName string) http.Handler
 }
@@ -31,7 +32,8 @@ type StreamHandlers interface {
 type Config struct {
 	// Service does the work of every route. Required.
 	Service *lifecycle.Service
-	// Streams serves GET /v1/events and GET /v1/events/tasks; nil leaves those routes out.
+	// Streams serves GET /v1/events, GET /v1/events/lrp_instances and GET
+	// /v1/events/tasks; nil leaves those routes out.
 	Streams StreamHandlers
 	// Metrics serves GET /metrics; nil leaves the route out.
 	Metrics http.Handler
@@ -105,6 +107,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Streams != nil {
 		h.stream("/v1/events", cfg.Streams.Handler(models.StreamLRP))
+		h.stream("/v1/events/lrp_instances", cfg.Streams.Handler(models.StreamLRPInstance))
 		h.stream("/v1/events/tasks", cfg.Streams.Handler(models.StreamTask))
 	}
 	h.domainRoutes()
@@ -221,6 +224,7 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
 			"method "+r.Method+" is not allowed on "+r.URL.Path+": use "+strings.Join(methods, " or ")))
 		route = r.URL.Path
 	} else {
+		rec.Header().Set("X-Bbs-No-Route", "true") // the SDK's client.EndpointNotFoundErr
 		h.writeCoded(rec, r, http.StatusNotFound, models.NewError(models.ResourceNotFound,
 			"no route "+r.Method+" "+r.URL.Path))
 	}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -30,9 +31,13 @@ type (
 		InstanceKey *models.ActualLRPInstanceKey `json:"instance_key"`
 	}
 	startRequest struct {
-		ActualLRPKey *models.ActualLRPKey         `json:"actual_lrp_key"`
-		InstanceKey  *models.ActualLRPInstanceKey `json:"instance_key"`
-		NetInfo      *models.ActualLRPNetInfo     `json:"net_info"`
+		ActualLRPKey     *models.ActualLRPKey             `json:"actual_lrp_key"`
+		InstanceKey      *models.ActualLRPInstanceKey     `json:"instance_key"`
+		NetInfo          *models.ActualLRPNetInfo         `json:"net_info"`
+		InternalRoutes   []*models.ActualLRPInternalRoute `json:"internal_routes,omitempty"`
+		MetricTags       map[string]string                `json:"metric_tags,omitempty"`
+		Routable         *bool                            `json:"routable,omitempty"`
+		AvailabilityZone string                           `json:"availability_zone,omitempty"`
 	}
 	crashRequest struct {
 		ActualLRPKey *models.ActualLRPKey         `json:"actual_lrp_key"`
@@ -47,6 +52,9 @@ type (
 		ProcessGuid string                       `json:"process_guid"`
 		Index       int32                        `json:"index"`
 		InstanceKey *models.ActualLRPInstanceKey `json:"instance_key"`
+	}
+	routingInfosRequest struct {
+		ProcessGuids []string `json:"process_guids,omitempty"`
 	}
 	retireRequest struct {
 		ActualLRPKey *models.ActualLRPKey `json:"actual_lrp_key"`
@@ -88,6 +96,36 @@ func (h *handler) lrpRoutes() {
 		}
 		return map[string]*models.DesiredLRP{"desired_lrp": lrp}, nil
 	}))
+	h.post("/v1/desired_lrps/scheduling_infos/list", unary(h, true, func(ctx context.Context, req *models.DesiredLRPFilter) (any, error) {
+		lrps, err := s.DesiredLRPs(ctx, *req)
+		if err != nil {
+			return nil, err
+		}
+		infos := make([]models.DesiredLRPSchedulingInfo, len(lrps))
+		for i, d := range lrps {
+			infos[i] = d.DesiredLRPSchedulingInfo()
+		}
+		return map[string][]models.DesiredLRPSchedulingInfo{"desired_lrp_scheduling_infos": infos}, nil
+	}))
+	h.post("/v1/desired_lrps/scheduling_infos/get_by_process_guid", unary(h, false, func(ctx context.Context, req *processGuidRequest) (any, error) {
+		lrp, err := s.DesiredLRPByProcessGuid(ctx, req.ProcessGuid)
+		if err != nil {
+			return nil, err
+		}
+		info := lrp.DesiredLRPSchedulingInfo()
+		return map[string]*models.DesiredLRPSchedulingInfo{"desired_lrp_scheduling_info": &info}, nil
+	}))
+	h.post("/v1/desired_lrps/routing_infos/list", unary(h, true, func(ctx context.Context, req *routingInfosRequest) (any, error) {
+		lrps, err := s.DesiredLRPs(ctx, models.DesiredLRPFilter{ProcessGuids: req.ProcessGuids})
+		if err != nil {
+			return nil, err
+		}
+		infos := make([]models.DesiredLRP, len(lrps))
+		for i, d := range lrps {
+			infos[i] = d.DesiredLRPRoutingInfo()
+		}
+		return map[string][]models.DesiredLRP{"desired_lrps": infos}, nil
+	}))
 	h.post("/v1/desired_lrp/desire", unary(h, false, func(ctx context.Context, req *desireLRPRequest) (any, error) {
 		return nil, s.DesireLRP(ctx, req.DesiredLRP)
 	}))
@@ -109,7 +147,12 @@ func (h *handler) lrpRoutes() {
 		return nil, s.ClaimActualLRP(ctx, req.ProcessGuid, req.Index, req.InstanceKey)
 	}))
 	h.post("/v1/actual_lrps/start", unary(h, false, func(ctx context.Context, req *startRequest) (any, error) {
-		return nil, s.StartActualLRP(ctx, req.ActualLRPKey, req.InstanceKey, req.NetInfo)
+		return nil, s.StartActualLRP(ctx, req.ActualLRPKey, req.InstanceKey, req.NetInfo, lifecycle.StartOptions{
+			InternalRoutes:   req.InternalRoutes,
+			MetricTags:       req.MetricTags,
+			Routable:         req.Routable,
+			AvailabilityZone: req.AvailabilityZone,
+		})
 	}))
 	h.post("/v1/actual_lrps/crash", unary(h, false, func(ctx context.Context, req *crashRequest) (any, error) {
 		return nil, s.CrashActualLRP(ctx, req.ActualLRPKey, req.InstanceKey, req.ErrorMessage)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 
 	"github.com/openbbs/bbs/internal/store"
@@ -57,21 +59,48 @@ func (s *Service) ClaimActualLRP(ctx context.Context, processGuid string, index 
 		after.State = models.ActualLRPStateClaimed
 		after.ActualLRPInstanceKey = *instanceKey
 		after.ActualLRPNetInfo = emptyNetInfo()
+		StartOptions{}.apply(after)
 		after.PlacementError = ""
 		after.Since = w.Now()
-		after.ModificationTag = before.ModificationTag.Increment()
+		after.ModificationTag = before.ModificationTag.Next()
 		return putChanged(w, before, after)
 	})
 }
 
-// StartActualLRP reports an instance RUNNING on the cell of instanceKey at netInfo.
+// StartOptions are what a cell reports of a RUNNING instance besides where it runs, as
+// BBS's start call takes them. Zero fields are unset; Routable nil means the cell did not
+// say (consumers then treat the instance as routable).
+type StartOptions struct {
+	InternalRoutes   []*models.ActualLRPInternalRoute
+	MetricTags       map[string]string
+	Routable         *bool
+	AvailabilityZone string
+}
+
+// apply sets the options on a.
+func (o StartOptions) apply(a *models.ActualLRP) {
+	a.ActualLrpInternalRoutes = o.InternalRoutes
+	a.MetricTags = o.MetricTags
+	a.Routable = o.Routable
+	a.AvailabilityZone = o.AvailabilityZone
+}
+
+// same reports whether a already has the options.
+func (o StartOptions) same(a *models.ActualLRP) bool {
+	b := a.Copy()
+	o.apply(b)
+	return reflect.DeepEqual(a, b)
+}
+
+// StartActualLRP reports an instance RUNNING on the cell of instanceKey at netInfo, with
+// the options of opts.
 //
 // A missing instance is created RUNNING (BBS's rule, for a cell that runs what the server
 // lost): actual_lrp_created. Refused by the transition table (which also compares the
-// key's domain): ActualLRPCannotBeStarted. Already RUNNING with the same instance key and
-// net info: no change, no event. Otherwise it becomes RUNNING with the instance key and net
+// key's domain): ActualLRPCannotBeStarted. Already RUNNING with the same instance key,
+// net info and options: no change, no event. Otherwise it becomes RUNNING with the instance key and net
 // info: actual_lrp_changed.
-func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo) error {
+func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo, opts StartOptions) error {
 	var f fields
 	if key == nil {
 		f.add("actual_lrp_key", "is required")
@@ -82,10 +111,12 @@ func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 	if netInfo == nil {
 		f.add("net_info", "is required")
 	}
+	f.merge("", validateStartOptions(opts))
 	if err := f.err(); err != nil {
 		return err
 	}
 	net := normalNetInfo(*netInfo)
+	opts = opts.copy()
 	return s.update(ctx, func(w *writer) error {
 		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
 		if errors.Is(err, models.ErrResourceNotFound) {
@@ -96,12 +127,13 @@ func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 				State:                models.ActualLRPStateRunning,
 				Since:                w.Now(),
 				ModificationTag:      models.ModificationTag{Epoch: NewGuid()},
-				Presence:             models.ActualLRPPresenceOrdinary,
+				Presence:             models.ActualLRP_Ordinary,
 			}
+			opts.apply(a)
 			if err := w.PutActualLRP(a); err != nil {
 				return err
 			}
-			return w.emit(models.NewActualLRPCreatedEvent(a))
+			return w.emit(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
 		}
 		if err != nil {
 			return err
@@ -110,16 +142,17 @@ func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 			return models.Errorf(models.ErrActualLRPCannotBeStarted, "%s", describeFor(before, key))
 		}
 		if before.State == models.ActualLRPStateRunning && before.ActualLRPInstanceKey == *instanceKey &&
-			netInfoEqual(before.ActualLRPNetInfo, net) {
+			netInfoEqual(before.ActualLRPNetInfo, net) && opts.same(before) {
 			return nil
 		}
 		after := before.Copy()
 		after.State = models.ActualLRPStateRunning
 		after.ActualLRPInstanceKey = *instanceKey
 		after.ActualLRPNetInfo = net
+		opts.apply(after)
 		after.PlacementError = ""
 		after.Since = w.Now()
-		after.ModificationTag = before.ModificationTag.Increment()
+		after.ModificationTag = before.ModificationTag.Next()
 		return putChanged(w, before, after)
 	})
 }
@@ -155,10 +188,11 @@ func (s *Service) CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 		after.State = models.ActualLRPStateCrashed
 		after.ActualLRPInstanceKey = models.ActualLRPInstanceKey{}
 		after.ActualLRPNetInfo = emptyNetInfo()
+		StartOptions{}.apply(after)
 		after.CrashCount = models.NextCrashCount(before.State, before.Since, before.CrashCount, now)
 		after.CrashReason = errorMessage
 		after.Since = now
-		after.ModificationTag = before.ModificationTag.Increment()
+		after.ModificationTag = before.ModificationTag.Next()
 		if err := w.emit(models.NewActualLRPCrashedEvent(before, after)); err != nil {
 			return err
 		}
@@ -169,10 +203,10 @@ func (s *Service) CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 		if err := w.PutActualLRP(after); err != nil {
 			return err
 		}
-		if err := w.emit(models.NewActualLRPRemovedEvent(before)); err != nil {
+		if err := w.emit(models.NewActualLRPRemovedEvent(before.ToActualLRPGroup())); err != nil {
 			return err
 		}
-		return w.emit(models.NewActualLRPCreatedEvent(after))
+		return w.emit(models.NewActualLRPCreatedEvent(after.ToActualLRPGroup()))
 	})
 }
 
@@ -201,7 +235,7 @@ func (s *Service) FailActualLRP(ctx context.Context, key *models.ActualLRPKey, e
 		after := before.Copy()
 		after.PlacementError = errorMessage
 		after.Since = w.Now()
-		after.ModificationTag = before.ModificationTag.Increment()
+		after.ModificationTag = before.ModificationTag.Next()
 		return putChanged(w, before, after)
 	})
 }
@@ -256,14 +290,14 @@ func putChanged(w *writer, before, after *models.ActualLRP) error {
 	if err := w.PutActualLRP(after); err != nil {
 		return err
 	}
-	return w.emit(models.NewActualLRPChangedEvent(before, after))
+	return w.emit(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
 }
 
 func deleteActual(w *writer, a *models.ActualLRP) error {
 	if err := w.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
 		return err
 	}
-	return w.emit(models.NewActualLRPRemovedEvent(a))
+	return w.emit(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup()))
 }
 
 // describe says where an instance is, for the message of a refusal.
@@ -282,19 +316,57 @@ func describeFor(a *models.ActualLRP, key *models.ActualLRPKey) string {
 	return describe(a)
 }
 
-func emptyNetInfo() models.ActualLRPNetInfo {
-	return models.ActualLRPNetInfo{Ports: []models.PortMapping{}}
-}
+func emptyNetInfo() models.ActualLRPNetInfo { return models.EmptyActualLRPNetInfo() }
 
-// normalNetInfo returns a copy of n whose Ports is never nil (so it encodes as []).
+// normalNetInfo returns a deep copy of n without nil port mappings, whose Ports is never
+// nil (so it encodes as []).
 func normalNetInfo(n models.ActualLRPNetInfo) models.ActualLRPNetInfo {
-	n.Ports = slices.Clone(n.Ports)
-	if n.Ports == nil {
-		n.Ports = []models.PortMapping{}
+	ports := make([]*models.PortMapping, 0, len(n.Ports))
+	for _, p := range n.Ports {
+		if p != nil {
+			pc := *p
+			ports = append(ports, &pc)
+		}
 	}
+	n.Ports = ports
 	return n
 }
 
 func netInfoEqual(a, b models.ActualLRPNetInfo) bool {
-	return a.Address == b.Address && a.InstanceAddress == b.InstanceAddress && slices.Equal(a.Ports, b.Ports)
+	return a.Address == b.Address && a.InstanceAddress == b.InstanceAddress && a.PreferredAddress == b.PreferredAddress &&
+		slices.EqualFunc(a.Ports, b.Ports, func(x, y *models.PortMapping) bool { return *x == *y })
+}
+
+// copy returns options that share nothing with o's, without nil internal routes.
+func (o StartOptions) copy() StartOptions {
+	var routes []*models.ActualLRPInternalRoute
+	for _, r := range o.InternalRoutes {
+		if r != nil {
+			rc := *r
+			routes = append(routes, &rc)
+		}
+	}
+	o.InternalRoutes = routes
+	o.MetricTags = maps.Clone(o.MetricTags)
+	if o.Routable != nil {
+		r := *o.Routable
+		o.Routable = &r
+	}
+	return o
+}
+
+// validateStartOptions names the invalid fields of start options.
+func validateStartOptions(o StartOptions) error {
+	var f fields
+	for i, r := range o.InternalRoutes {
+		if r != nil && r.Hostname == "" {
+			f.add(fmt.Sprintf("actual_lrp_internal_routes[%d].hostname", i), "is required")
+		}
+	}
+	for k := range o.MetricTags {
+		if k == "" {
+			f.add("metric_tags", "a tag needs a name")
+		}
+	}
+	return f.err()
 }

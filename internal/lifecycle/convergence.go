@@ -149,7 +149,7 @@ func (s *Service) convergeProcess(w *writer, processGuid string, r *ConvergenceR
 		after.ActualLRPInstanceKey = models.ActualLRPInstanceKey{}
 		after.ActualLRPNetInfo = emptyNetInfo()
 		after.Since = now
-		after.ModificationTag = before.ModificationTag.Increment()
+		after.ModificationTag = before.ModificationTag.Next()
 		if err := putChanged(w, before, after); err != nil {
 			return err
 		}

@@ -61,12 +61,12 @@ func (s *Service) DesireLRP(ctx context.Context, lrp *models.DesiredLRP) error {
 		return &models.ValidationError{Fields: []models.FieldError{{Field: "instances", Reason: fmt.Sprintf("must be at most %d", s.maxInst)}}}
 	}
 	d := lrp.Copy()
-	d.ModificationTag = models.ModificationTag{Epoch: NewGuid(), Index: 0}
+	d.ModificationTag = &models.ModificationTag{Epoch: NewGuid(), Index: 0}
 	return s.update(ctx, func(w *writer) error {
 		if err := w.InsertDesiredLRP(d); err != nil {
 			return exists(err, "desired LRP %s already exists", d.ProcessGuid)
 		}
-		if err := w.emit(models.NewDesiredLRPCreatedEvent(d)); err != nil {
+		if err := w.emit(models.NewDesiredLRPCreatedEvent(d, "")); err != nil {
 			return err
 		}
 		_, err := createMissingInstances(w, d.ProcessGuid, d.Domain, 0, d.Instances)
@@ -98,7 +98,7 @@ func (s *Service) UpdateDesiredLRP(ctx context.Context, processGuid string, upda
 		if err := w.UpdateDesiredLRP(after); err != nil {
 			return notFound(err, "desired LRP %s not found", processGuid)
 		}
-		if err := w.emit(models.NewDesiredLRPChangedEvent(before, after)); err != nil {
+		if err := w.emit(models.NewDesiredLRPChangedEvent(before, after, "")); err != nil {
 			return err
 		}
 		switch {
@@ -128,7 +128,7 @@ func (s *Service) RemoveDesiredLRP(ctx context.Context, processGuid string) erro
 		if err := w.DeleteDesiredLRP(processGuid); err != nil {
 			return notFound(err, "desired LRP %s not found", processGuid)
 		}
-		if err := w.emit(models.NewDesiredLRPRemovedEvent(before)); err != nil {
+		if err := w.emit(models.NewDesiredLRPRemovedEvent(before, "")); err != nil {
 			return err
 		}
 		_, err = removeInstancesFrom(w, processGuid, 0)
@@ -152,7 +152,7 @@ func createMissingInstances(w *writer, processGuid, domain string, from, to int3
 		if err := w.PutActualLRP(a); err != nil {
 			return n, err
 		}
-		if err := w.emit(models.NewActualLRPCreatedEvent(a)); err != nil {
+		if err := w.emit(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup())); err != nil {
 			return n, err
 		}
 		n++
@@ -175,7 +175,7 @@ func removeInstancesFrom(w *writer, processGuid string, from int32) (int, error)
 		if err := w.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
 			return n, err
 		}
-		if err := w.emit(models.NewActualLRPRemovedEvent(a)); err != nil {
+		if err := w.emit(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup())); err != nil {
 			return n, err
 		}
 		n++

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +57,7 @@ func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredL
 		w.add("domain = ?", filter.Domain)
 	}
 	if len(filter.ProcessGuids) > 0 {
-		guids, err := json.Marshal(filter.ProcessGuids)
+		guids, err := models.Marshal(filter.ProcessGuids)
 		if err != nil {
 			return nil, fmt.Errorf("store: encoding the process guid filter: %w", err)
 		}
@@ -85,6 +84,13 @@ func (r *reader) ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP,
 	var w where
 	if filter.ProcessGuid != "" {
 		w.add("process_guid = ?", filter.ProcessGuid)
+	}
+	if len(filter.ProcessGuids) > 0 {
+		guids, err := models.Marshal(filter.ProcessGuids)
+		if err != nil {
+			return nil, fmt.Errorf("store: encoding the process guid filter: %w", err)
+		}
+		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
 	}
 	if filter.Index != nil {
 		w.add("idx = ?", *filter.Index)
@@ -160,7 +166,7 @@ func (r *reader) one(what string, dst any, text string, args ...any) (found bool
 	if err := rows.Scan(&data); err != nil {
 		return false, r.sqlErr(what, err)
 	}
-	if err := json.Unmarshal(data, dst); err != nil {
+	if err := models.Unmarshal(data, dst); err != nil {
 		return false, fmt.Errorf("store: decoding %s: %w", what, err)
 	}
 	if err := rows.Close(); err != nil {
@@ -183,7 +189,7 @@ func list[T any](r *reader, what, text string, args ...any) ([]*T, error) {
 			return nil, r.sqlErr(what, err)
 		}
 		v := new(T)
-		if err := json.Unmarshal(data, v); err != nil {
+		if err := models.Unmarshal(data, v); err != nil {
 			return nil, fmt.Errorf("store: decoding %s: %w", what, err)
 		}
 		out = append(out, v)
@@ -285,7 +291,7 @@ func (s *sqliteStore) ReadLog(ctx context.Context, after uint64, limit int) ([]R
 			return err
 		}
 		defer rows.Close()
-		row := make([]driver.Value, 10)
+		row := make([]driver.Value, 11)
 		for {
 			if err := rows.Next(row); err != nil {
 				if errors.Is(err, io.EOF) {
@@ -318,7 +324,8 @@ func recordOf(row []driver.Value) (Record, error) {
 	cell, ok7 := row[7].(string)
 	all, ok8 := row[8].(int64)
 	payload, ok9 := row[9].([]byte)
-	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9) {
+	prev, ok10 := row[10].(string)
+	if !(ok0 && ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && ok8 && ok9 && ok10) {
 		return Record{}, fmt.Errorf("unexpected column types in log row %v", row[0])
 	}
 	return Record{
@@ -331,6 +338,7 @@ func recordOf(row []driver.Value) (Record, error) {
 			Domain:      domain,
 			ProcessGuid: pg,
 			CellID:      cell,
+			PrevCellID:  prev,
 			AllCells:    all != 0,
 		},
 		Payload: payload,

@@ -70,6 +70,10 @@ var migrations = []string{
 		payload      BLOB NOT NULL
 	);
 	CREATE INDEX events_time ON events (time);`,
+
+	// 2: a changed event also reaches the cell its instance or task left (the group view's
+	// cell scope); rows written before it have no such cell.
+	`ALTER TABLE events ADD COLUMN prev_cell_id TEXT NOT NULL DEFAULT '';`,
 }
 
 // schemaVersion is the version this program writes.
@@ -160,5 +164,5 @@ const headExpr = `max(
 	coalesce((SELECT max(seq) FROM events), 0),
 	coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log_head'), 0))`
 
-const readLogSQL = `SELECT seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload
+const readLogSQL = `SELECT seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload, prev_cell_id
 	FROM events WHERE seq > ? ORDER BY seq LIMIT ?`

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 
 	"github.com/openbbs/bbs/models"
@@ -113,7 +112,7 @@ func (w *wtx) InsertDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := json.Marshal(lrp)
+	data, err := models.Marshal(lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -132,7 +131,7 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := json.Marshal(lrp)
+	data, err := models.Marshal(lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -162,7 +161,7 @@ func (w *wtx) PutActualLRP(lrp *models.ActualLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("actual lrp without a process guid")
 	}
-	data, err := json.Marshal(lrp)
+	data, err := models.Marshal(lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
@@ -191,12 +190,12 @@ func (w *wtx) InsertTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := json.Marshal(task)
+	data, err := models.Marshal(task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
 	n, err := w.exec(`INSERT INTO tasks (task_guid, domain, cell_id, state, data) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, task.TaskGuid, task.Domain, task.CellId, task.State, data)
+		ON CONFLICT DO NOTHING`, task.TaskGuid, task.Domain, task.CellId, task.State.String(), data)
 	if err != nil {
 		return fmt.Errorf("store: inserting task %q: %w", task.TaskGuid, err)
 	}
@@ -210,12 +209,12 @@ func (w *wtx) UpdateTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := json.Marshal(task)
+	data, err := models.Marshal(task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
 	n, err := w.exec(`UPDATE tasks SET domain = ?, cell_id = ?, state = ?, data = ? WHERE task_guid = ?`,
-		task.Domain, task.CellId, task.State, data, task.TaskGuid)
+		task.Domain, task.CellId, task.State.String(), data, task.TaskGuid)
 	if err != nil {
 		return fmt.Errorf("store: updating task %q: %w", task.TaskGuid, err)
 	}
@@ -259,7 +258,7 @@ func (w *wtx) Append(ev models.Event) error {
 		return fmt.Errorf("%w: %q is on no stream", ErrInvalidEvent, typ)
 	}
 	ev = models.RedactEvent(ev)
-	payload, err := json.Marshal(ev)
+	payload, err := models.Marshal(ev)
 	if err != nil {
 		return fmt.Errorf("store: encoding %s event: %w", typ, err)
 	}
@@ -276,10 +275,10 @@ func (w *wtx) Append(ev models.Event) error {
 		allCells = 1
 	}
 	if _, err := w.exec(`INSERT INTO events
-		(seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload, prev_cell_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		int64(rec.Seq), rec.Time, rec.Type, rec.Key, rec.Meta.Stream, rec.Meta.Domain,
-		rec.Meta.ProcessGuid, rec.Meta.CellID, allCells, payload); err != nil {
+		rec.Meta.ProcessGuid, rec.Meta.CellID, allCells, payload, rec.Meta.PrevCellID); err != nil {
 		return fmt.Errorf("store: appending %s event: %w", typ, err)
 	}
 	w.s.nextSeq++

@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -10,7 +9,8 @@ import (
 )
 
 // Handler returns the HTTP handler of one stream: models.StreamLRP (mounted at GET
-// /v1/events) or models.StreamTask (GET /v1/events/tasks). Any other name panics.
+// /v1/events), models.StreamLRPInstance (GET /v1/events/lrp_instances) or
+// models.StreamTask (GET /v1/events/tasks). Any other name panics.
 //
 // The handler answers a method other than GET with 405, bad query parameters or a
 // malformed cursor with 400 InvalidRequest, and any request before Start or after
@@ -18,8 +18,8 @@ import (
 // (API.md section 4) on the calling goroutine until the client goes, the stream is ended
 // on purpose (stream_end) or a write fails.
 func (h *Hub) Handler(streamName string) http.Handler {
-	if streamName != models.StreamLRP && streamName != models.StreamTask {
-		panic(fmt.Sprintf("stream: Handler(%q): the stream is %q or %q", streamName, models.StreamLRP, models.StreamTask))
+	if streamName != models.StreamLRP && streamName != models.StreamLRPInstance && streamName != models.StreamTask {
+		panic(fmt.Sprintf("stream: Handler(%q): the stream is %q, %q or %q", streamName, models.StreamLRP, models.StreamLRPInstance, models.StreamTask))
 	}
 	return &streamHandler{
 		hub:         h,
@@ -67,7 +67,8 @@ func writeError(w http.ResponseWriter, status int, e *models.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(struct {
+	body, _ := models.Marshal(struct {
 		Error *models.Error `json:"error"`
 	}{e})
+	_, _ = w.Write(append(body, '\n'))
 }

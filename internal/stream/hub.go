@@ -13,7 +13,7 @@ import (
 )
 
 // node is one record of the live tail, in the shared list every subscriber walks. All its
-// fields but next are set before the node is linked and never change after.
+// fields but next and inst are set before the node is linked and never change after.
 type node struct {
 	seq   uint64
 	bit   uint16 // typeBit of the record's type
@@ -22,6 +22,9 @@ type node struct {
 	// off is the total size of the frames of the list up to and including this node: the
 	// difference of two offs is the size of the frames between them.
 	off uint64
+	// inst is the instance view's frame of an actual LRP event, made by the first
+	// subscriber of that view that needs it (frameFor); nil until then.
+	inst atomic.Pointer[[]byte]
 	// next is the following node, nil while this node is the tail.
 	next atomic.Pointer[node]
 	// ready is closed once next is set. Nodes linked with a successor already set share

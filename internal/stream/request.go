@@ -11,8 +11,15 @@ import (
 )
 
 // typeBit is the bit of an event type in a filter's type mask; 0 for a type on no stream.
+// The instance view's names have the bits of the group view's types they are served from.
 func typeBit(eventType string) uint16 {
 	switch eventType {
+	case models.EventTypeActualLRPInstanceCreated:
+		return 1 << 3
+	case models.EventTypeActualLRPInstanceChanged:
+		return 1 << 4
+	case models.EventTypeActualLRPInstanceRemoved:
+		return 1 << 5
 	case models.EventTypeDesiredLRPCreated:
 		return 1 << 0
 	case models.EventTypeDesiredLRPChanged:
@@ -37,12 +44,20 @@ func typeBit(eventType string) uint16 {
 	return 0
 }
 
+// streamEventTypes are the event types a stream's subscribers may ask for.
+func streamEventTypes(stream string) []string {
+	switch stream {
+	case models.StreamTask:
+		return models.TaskEventTypes
+	case models.StreamLRPInstance:
+		return models.LRPInstanceEventTypes
+	}
+	return models.LRPEventTypes
+}
+
 // streamTypes is the mask of every type of a stream.
 func streamTypes(stream string) uint16 {
-	types := models.LRPEventTypes
-	if stream == models.StreamTask {
-		types = models.TaskEventTypes
-	}
+	types := streamEventTypes(stream)
 	var m uint16
 	for _, t := range types {
 		m |= typeBit(t)
@@ -58,12 +73,18 @@ type filter struct {
 	cell   string
 	domain string
 	guids  []string
+	// instance is set on the instance stream: its cell scope is BBS's instance rule and
+	// its actual LRP frames are the instance view's.
+	instance bool
 }
 
 // match reports whether an event of the given type bit and metadata goes to the
 // subscriber.
 func (f *filter) match(bit uint16, m *models.EventMeta) bool {
-	if bit&f.types == 0 || !m.MatchesCell(f.cell) {
+	if bit&f.types == 0 {
+		return false
+	}
+	if f.instance && !m.MatchesInstanceCell(f.cell) || !f.instance && !m.MatchesCell(f.cell) {
 		return false
 	}
 	if f.domain != "" && m.Domain != f.domain {
@@ -93,7 +114,7 @@ func parseRequest(r *http.Request, stream string) (request, error) {
 	if err != nil {
 		return request{}, models.Errorf(models.ErrInvalidRequest, "malformed query: %v", err)
 	}
-	req := request{filter: filter{types: streamTypes(stream)}}
+	req := request{filter: filter{types: streamTypes(stream), instance: stream == models.StreamLRPInstance}}
 	for _, name := range []string{"cell_id", "domain", "since", "snapshot"} {
 		if len(q[name]) > 1 {
 			return request{}, models.Errorf(models.ErrInvalidRequest, "%s is given %d times; give it at most once", name, len(q[name]))
@@ -113,7 +134,7 @@ func parseRequest(r *http.Request, stream string) (request, error) {
 	}
 
 	for _, g := range q["process_guid"] {
-		if stream != models.StreamLRP {
+		if stream == models.StreamTask {
 			return request{}, models.Errorf(models.ErrInvalidRequest, "process_guid is not a filter of the %s stream", stream)
 		}
 		if !models.ValidGuid(g) {
@@ -163,7 +184,7 @@ func parseTypes(values []string, stream string) (uint16, error) {
 				return 0, models.Errorf(models.ErrInvalidRequest, "types %q has an empty item", v)
 			case bit == 0:
 				return 0, models.Errorf(models.ErrInvalidRequest, "unknown event type %q", t)
-			case models.StreamOf(t) != stream:
+			case !slices.Contains(streamEventTypes(stream), t):
 				return 0, models.Errorf(models.ErrInvalidRequest, "event type %q is not on the %s stream", t, stream)
 			}
 			mask |= bit

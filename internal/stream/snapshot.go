@@ -1,8 +1,6 @@
 package stream
 
 import (
-	"encoding/json"
-
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/sse"
@@ -31,7 +29,7 @@ func (s *subscriber) snapshot() endReason {
 	sent := 0
 	for i, ev := range events {
 		events[i] = nil // let the sent state go
-		payload, err := json.Marshal(models.RedactEvent(ev))
+		payload, err := models.Marshal(models.RedactEvent(ev))
 		if err != nil {
 			s.h.log.Error("stream: encoding a snapshot event", "type", ev.EventType(), "key", ev.Key(), "error", err)
 			return reasonStoreError
@@ -105,7 +103,7 @@ func (s *subscriber) state(tx store.ReadTx) ([]models.Event, error) {
 			return nil, err
 		}
 		for _, d := range lrps {
-			add(models.NewDesiredLRPCreatedEvent(d))
+			add(models.NewDesiredLRPCreatedEvent(d, ""))
 		}
 	}
 	if f.wants(models.EventTypeActualLRPCreated) {
@@ -122,7 +120,11 @@ func (s *subscriber) state(tx store.ReadTx) ([]models.Event, error) {
 				return nil, err
 			}
 			for _, a := range lrps {
-				add(models.NewActualLRPCreatedEvent(a))
+				if f.instance {
+					add(models.NewActualLRPInstanceCreatedEvent(a, ""))
+				} else {
+					add(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
+				}
 			}
 		}
 	}

@@ -230,7 +230,7 @@ func (s *subscriber) readLog(buf []byte, upto uint64) ([]byte, int, endReason) {
 			break
 		}
 		if s.req.match(typeBit(rec.Type), &rec.Meta) {
-			out, err := encodeRecord(buf, s.b.storeID, rec)
+			out, err := appendFrame(buf, s.b.storeID, rec, s.req.instance)
 			if err == nil {
 				buf = out
 				matched++
@@ -327,8 +327,8 @@ func (s *subscriber) deliver(mark *node) endReason {
 			continue
 		}
 		if nx.seq > s.pos {
-			if nx.frame != nil && s.req.match(nx.bit, &nx.meta) {
-				buf = append(buf, nx.frame...)
+			if f := nx.frameFor(s.req.instance); f != nil && s.req.match(nx.bit, &nx.meta) {
+				buf = append(buf, f...)
 				matched++
 			}
 			s.pos = nx.seq
