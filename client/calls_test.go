@@ -37,7 +37,7 @@ func instance(guid, cell string) *models.ActualLRPInstanceKey {
 }
 
 func netInfo() *models.ActualLRPNetInfo {
-	n := models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.PortMapping{ContainerPort: 8080, HostPort: 61000})
+	n := models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
 	return &n
 }
 
@@ -196,7 +196,7 @@ var _ = Describe("Client against the real server", func() {
 
 		It("refuses a request over the size limit", func() {
 			lrp := newLRP("huge", "d", 1)
-			lrp.EnvironmentVariables = []models.EnvironmentVariable{{Name: "X", Value: strings.Repeat("x", 2<<20)}}
+			lrp.EnvironmentVariables = []*models.EnvironmentVariable{{Name: "X", Value: strings.Repeat("x", 2<<20)}}
 			err := c.DesireLRP(ctx, lrp)
 			Expect(err).To(MatchError(models.ErrRequestTooLarge))
 			Expect(statusOf(err)).To(Equal(http.StatusRequestEntityTooLarge))
@@ -237,7 +237,7 @@ var _ = Describe("Client against the real server", func() {
 			a := actual("web", 0)
 			Expect(a.State).To(Equal(models.ActualLRPStateRunning))
 			Expect(a.Address).To(Equal("10.0.0.1"))
-			Expect(a.Ports).To(Equal([]models.PortMapping{{ContainerPort: 8080, HostPort: 61000}}))
+			Expect(a.Ports).To(Equal([]*models.PortMapping{models.NewPortMapping(61000, 8080)}))
 
 			byCell, err := c.ActualLRPs(ctx, models.ActualLRPFilter{CellID: "cell-1"})
 			Expect(err).NotTo(HaveOccurred())
@@ -325,7 +325,7 @@ var _ = Describe("Client against the real server", func() {
 			Expect(byDomain[0].TaskGuid).To(Equal("t2"))
 			t, err := c.TaskByGuid(ctx, "t1")
 			Expect(err).NotTo(HaveOccurred())
-			Expect(t.State).To(Equal(models.TaskStatePending))
+			Expect(t.State).To(Equal(models.Task_Pending))
 			Expect(t.TaskDefinition.ResultFile).To(Equal("/tmp/result"))
 			_, err = c.TaskByGuid(ctx, "nope")
 			Expect(err).To(MatchError(models.ErrResourceNotFound))
@@ -347,7 +347,7 @@ var _ = Describe("Client against the real server", func() {
 			Expect(c.CompleteTask(ctx, "t1", "cell-1", false, "", "42")).To(Succeed())
 			t, err := c.TaskByGuid(ctx, "t1")
 			Expect(err).NotTo(HaveOccurred())
-			Expect(t.State).To(Equal(models.TaskStateCompleted))
+			Expect(t.State).To(Equal(models.Task_Completed))
 			Expect(t.Result).To(Equal("42"))
 
 			Expect(c.ResolvingTask(ctx, "t1")).To(Succeed())
@@ -366,7 +366,7 @@ var _ = Describe("Client against the real server", func() {
 			Expect(c.CancelTask(ctx, "t2")).To(Succeed())
 			t, err = c.TaskByGuid(ctx, "t2")
 			Expect(err).NotTo(HaveOccurred())
-			Expect(t.State).To(Equal(models.TaskStateCompleted))
+			Expect(t.State).To(Equal(models.Task_Completed))
 			Expect(t.Failed).To(BeTrue())
 			Expect(t.FailureReason).To(Equal(models.TaskCancelledReason))
 			Expect(c.CancelTask(ctx, "t2")).To(MatchError(models.ErrInvalidStateTransition))

@@ -85,13 +85,13 @@ func ExampleClient_SubscribeToEvents() {
 		}
 		switch e := event.(type) {
 		case *models.DesiredLRPCreatedEvent:
-			fmt.Println("desired", e.DesiredLRP.ProcessGuid, "instances:", e.DesiredLRP.Instances)
+			fmt.Println("desired", e.DesiredLrp.ProcessGuid, "instances:", e.DesiredLrp.Instances)
 		case *models.ActualLRPCreatedEvent:
-			fmt.Println("instance", e.ActualLRP.ActualLRPKey, e.ActualLRP.State)
+			fmt.Println("instance", e.ActualLrpGroup.Instance.ActualLRPKey, e.ActualLrpGroup.Instance.State)
 		case *models.DesiredLRPRemovedEvent:
-			fmt.Println("removed", e.DesiredLRP.ProcessGuid)
+			fmt.Println("removed", e.DesiredLrp.ProcessGuid)
 		case *models.ActualLRPRemovedEvent:
-			fmt.Println("instance removed", e.ActualLRP.ActualLRPKey)
+			fmt.Println("instance removed", e.ActualLrpGroup.Instance.ActualLRPKey)
 			done = true
 		}
 	}
@@ -131,7 +131,7 @@ func ExampleClient_SubscribeToEventsByCellID() {
 		}
 		switch e := event.(type) {
 		case *models.DesiredLRPCreatedEvent:
-			fmt.Println("desired", e.DesiredLRP.ProcessGuid)
+			fmt.Println("desired", e.DesiredLrp.ProcessGuid)
 		case *models.ActualLRPChangedEvent:
 			fmt.Println(e.After.ActualLRPKey, e.Before.State, "->", e.After.State, "on", e.After.CellId)
 		}

@@ -71,7 +71,7 @@ var _ = Describe("Subscribing to the real server", func() {
 
 		ev := next(src)
 		Expect(ev).To(BeAssignableToTypeOf(&models.DesiredLRPCreatedEvent{}))
-		Expect(ev.(*models.DesiredLRPCreatedEvent).DesiredLRP.Instances).To(Equal(int32(2)))
+		Expect(ev.(*models.DesiredLRPCreatedEvent).DesiredLrp.Instances).To(Equal(int32(2)))
 		first := lastEventID(src)
 		Expect(first).NotTo(BeEmpty())
 		Expect(typeAndKey(next(src))).To(Equal("actual_lrp_created web/0"))
@@ -105,7 +105,7 @@ var _ = Describe("Subscribing to the real server", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(typeAndKey(next(src))).To(Equal("task_created t"))
 		changed := next(src).(*models.TaskChangedEvent)
-		Expect(changed.After.State).To(Equal(models.TaskStateRunning))
+		Expect(changed.After.State).To(Equal(models.Task_Running))
 	})
 
 	It("Subscribe filters by type, domain and process guid", func() {

@@ -40,8 +40,8 @@ func BenchmarkSourceNext(b *testing.B) {
 	before := actualLRP("web", 3, "cell-1")
 	after := actualLRP("web", 3, "cell-1")
 	after.State = models.ActualLRPStateRunning
-	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.PortMapping{ContainerPort: 8080, HostPort: 61000})
-	payload, err := json.Marshal(models.NewActualLRPChangedEvent(before, after))
+	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
+	payload, err := json.Marshal(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
 	if err != nil {
 		b.Fatal(err)
 	}

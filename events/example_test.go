@@ -36,7 +36,7 @@ func (c *cellCache) HandleEvent(_ context.Context, ev models.Event) error {
 	defer c.mu.Unlock()
 	switch e := ev.(type) {
 	case *models.ActualLRPCreatedEvent:
-		c.put(e.ActualLRP)
+		c.put(e.ActualLrpGroup.Instance)
 	case *models.ActualLRPChangedEvent:
 		c.put(e.After)
 	case *models.ActualLRPRemovedEvent:

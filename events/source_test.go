@@ -50,9 +50,9 @@ var _ = Describe("Source", func() {
 			Entry("desired_lrp_created", models.NewDesiredLRPCreatedEvent(desiredLRP("a"))),
 			Entry("desired_lrp_changed", models.NewDesiredLRPChangedEvent(desiredLRP("a"), desiredLRP("a"))),
 			Entry("desired_lrp_removed", models.NewDesiredLRPRemovedEvent(desiredLRP("a"))),
-			Entry("actual_lrp_created", models.NewActualLRPCreatedEvent(actualLRP("a", 0, ""))),
-			Entry("actual_lrp_changed", models.NewActualLRPChangedEvent(actualLRP("a", 0, ""), actualLRP("a", 0, "cell-1"))),
-			Entry("actual_lrp_removed", models.NewActualLRPRemovedEvent(actualLRP("a", 0, "cell-1"))),
+			Entry("actual_lrp_created", models.NewActualLRPCreatedEvent(actualLRP("a", 0, "").ToActualLRPGroup())),
+			Entry("actual_lrp_changed", models.NewActualLRPChangedEvent(actualLRP("a", 0, "").ToActualLRPGroup(), actualLRP("a", 0, "cell-1").ToActualLRPGroup())),
+			Entry("actual_lrp_removed", models.NewActualLRPRemovedEvent(actualLRP("a", 0, "cell-1").ToActualLRPGroup())),
 			Entry("actual_lrp_crashed", crashed),
 			Entry("task_created", models.NewTaskCreatedEvent(task)),
 			Entry("task_changed", models.NewTaskChangedEvent(task, task)),
@@ -451,10 +451,10 @@ var _ = Describe("Source", func() {
 
 	Describe("snapshots", func() {
 		snapshot := []models.Event{
-			models.NewActualLRPCreatedEvent(actualLRP("a", 0, "cell-1")),
-			models.NewActualLRPCreatedEvent(actualLRP("b", 0, "cell-1")),
+			models.NewActualLRPCreatedEvent(actualLRP("a", 0, "cell-1").ToActualLRPGroup()),
+			models.NewActualLRPCreatedEvent(actualLRP("b", 0, "cell-1").ToActualLRPGroup()),
 		}
-		live := models.NewActualLRPRemovedEvent(actualLRP("a", 0, "cell-1"))
+		live := models.NewActualLRPRemovedEvent(actualLRP("a", 0, "cell-1").ToActualLRPGroup())
 
 		It("delivers the snapshot, then resumes live from snapshot_end's cursor", func() {
 			srv := newStreamServer(

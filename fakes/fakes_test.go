@@ -25,7 +25,7 @@ var (
 )
 
 func created(guid string) models.Event {
-	return models.NewDesiredLRPCreatedEvent(&models.DesiredLRP{ProcessGuid: guid})
+	return models.NewDesiredLRPCreatedEvent(&models.DesiredLRP{ProcessGuid: guid}, "")
 }
 
 // nextResult runs Next in the background.

@@ -19,7 +19,7 @@ func running(guid string, index int32, addr string, port uint32) *models.ActualL
 	a := models.NewUnclaimedActualLRP(models.NewActualLRPKey(guid, index, "d"), "e", 1)
 	a.State = models.ActualLRPStateRunning
 	a.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("i-"+guid, "cell-1")
-	a.ActualLRPNetInfo = models.NewActualLRPNetInfo(addr, "", models.PortMapping{ContainerPort: 8080, HostPort: port})
+	a.ActualLRPNetInfo = models.NewActualLRPNetInfo(addr, "", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(port, 8080))
 	return a
 }
 
@@ -55,9 +55,9 @@ var _ = Describe("Emitter with the counterfeiter client and a scripted source", 
 
 	It("routes the RUNNING instances it lists, then follows the events", func() {
 		source := fakes.NewEventSource(
-			models.NewActualLRPChangedEvent(claimed("api", 0), running("api", 0, "10.0.0.2", 61001)),
+			models.NewActualLRPChangedEvent(claimed("api", 0).ToActualLRPGroup(), running("api", 0, "10.0.0.2", 61001).ToActualLRPGroup()),
 			fakes.Err(events.ErrUnrecognizedEventType),
-			models.NewActualLRPRemovedEvent(running("web", 0, "10.0.0.1", 61000)),
+			models.NewActualLRPRemovedEvent(running("web", 0, "10.0.0.1", 61000).ToActualLRPGroup()),
 		).KeepOpen()
 		fake.SubscribeToEventsReturns(source, nil)
 		fake.ActualLRPsReturns([]*models.ActualLRP{running("web", 0, "10.0.0.1", 61000), running("web", 1, "10.0.0.3", 61003), claimed("api", 0)}, nil)
@@ -78,7 +78,7 @@ var _ = Describe("Emitter with the counterfeiter client and a scripted source", 
 
 	It("subscribes again and resyncs when the source closes", func() {
 		first := fakes.NewEventSource(
-			models.NewActualLRPCreatedEvent(running("web", 0, "10.0.0.1", 61000)),
+			models.NewActualLRPCreatedEvent(running("web", 0, "10.0.0.1", 61000).ToActualLRPGroup()),
 			fakes.Err(events.ErrSourceClosed),
 		)
 		second := fakes.NewEventSource().KeepOpen()
@@ -112,7 +112,7 @@ var _ = Describe("Emitter with the counterfeiter client and a scripted source", 
 		blocked := make(chan struct{})
 		source.NextStub = func() (models.Event, error) {
 			if source.NextCallCount() == 1 {
-				return models.NewActualLRPCreatedEvent(running("web", 0, "10.0.0.1", 61000)), nil
+				return models.NewActualLRPCreatedEvent(running("web", 0, "10.0.0.1", 61000).ToActualLRPGroup()), nil
 			}
 			<-blocked
 			return nil, events.ErrSourceClosed
@@ -145,8 +145,8 @@ var _ = Describe("Emitter against the real server", func() {
 		Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "web", Domain: "d", RootFs: "docker:///x", Instances: 2})).To(Succeed())
 		key := models.NewActualLRPKey("web", 1, "d")
 		ik := models.NewActualLRPInstanceKey("i-1", "cell-1")
-		ni := models.NewActualLRPNetInfo("10.0.0.1", "", models.PortMapping{ContainerPort: 8080, HostPort: 61000})
-		Expect(c.StartActualLRP(ctx, &key, &ik, &ni)).To(Succeed())
+		ni := models.NewActualLRPNetInfo("10.0.0.1", "", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
+		Expect(c.StartActualLRP(ctx, &key, &ik, &ni, nil, nil, true, "")).To(Succeed())
 		Eventually(func() []routeemitter.Endpoint { return emitter.Routes("web") }, 5*time.Second).Should(Equal([]routeemitter.Endpoint{
 			{Index: 1, InstanceGuid: "i-1", Address: "10.0.0.1", Port: 61000},
 		}))

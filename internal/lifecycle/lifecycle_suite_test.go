@@ -120,7 +120,7 @@ func desiredLRP(guid string, instances int32) *models.DesiredLRP {
 var (
 	cell1 = &models.ActualLRPInstanceKey{InstanceGuid: "ig-1", CellId: "cell-1"}
 	cell2 = &models.ActualLRPInstanceKey{InstanceGuid: "ig-2", CellId: "cell-2"}
-	net1  = &models.ActualLRPNetInfo{Address: "10.0.0.1", Ports: []models.PortMapping{{ContainerPort: 8080, HostPort: 61000}}}
+	net1  = &models.ActualLRPNetInfo{Address: "10.0.0.1", Ports: []*models.PortMapping{models.NewPortMapping(61000, 8080)}}
 )
 
 func key(guid string, index int32) *models.ActualLRPKey {

@@ -32,11 +32,11 @@ var _ = Describe("Service", func() {
 			for _, e := range evs {
 				Expect(models.EventTraceID(e)).To(Equal("trace-1"))
 			}
-			created := evs[0].(*models.DesiredLRPCreatedEvent).DesiredLRP
+			created := evs[0].(*models.DesiredLRPCreatedEvent).DesiredLrp
 			Expect(created.ImagePassword).To(BeEmpty(), "secrets never reach the log")
 			Expect(created.ModificationTag.Epoch).NotTo(BeEmpty())
 			Expect(created.ModificationTag.Index).To(BeZero())
-			a := evs[1].(*models.ActualLRPCreatedEvent).ActualLRP
+			a := evs[1].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 			Expect(a.State).To(Equal(models.ActualLRPStateUnclaimed))
 			Expect(a.Since).To(Equal(f.clock.Now().UnixNano()))
 		})
@@ -137,7 +137,7 @@ var _ = Describe("Service", func() {
 			running := evs[1].(*models.ActualLRPChangedEvent).After
 			Expect(running.State).To(Equal(models.ActualLRPStateRunning))
 			Expect(running.ActualLRPNetInfo).To(Equal(*net1))
-			Expect(evs[2].(*models.ActualLRPCreatedEvent).ActualLRP.State).To(Equal(models.ActualLRPStateRunning))
+			Expect(evs[2].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance.State).To(Equal(models.ActualLRPStateRunning))
 		})
 
 		It("restarts the first three crashes at once, then backs off until convergence restarts it", func() {
@@ -153,8 +153,8 @@ var _ = Describe("Service", func() {
 				Expect(crashed.ActualLRPInstanceKey).To(Equal(*cell1), "the pre-crash instance key")
 				Expect(crashed.CrashCount).To(BeEquivalentTo(i))
 				Expect(crashed.CrashReason).To(Equal("boom"))
-				Expect(evs[1].(*models.ActualLRPRemovedEvent).ActualLRP.State).To(Equal(models.ActualLRPStateRunning))
-				restarted := evs[2].(*models.ActualLRPCreatedEvent).ActualLRP
+				Expect(evs[1].(*models.ActualLRPRemovedEvent).ActualLrpGroup.Instance.State).To(Equal(models.ActualLRPStateRunning))
+				restarted := evs[2].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 				Expect(restarted.State).To(Equal(models.ActualLRPStateUnclaimed))
 				Expect(restarted.ActualLRPInstanceKey.Empty()).To(BeTrue())
 				Expect(restarted.CrashCount).To(BeEquivalentTo(i))

@@ -51,11 +51,11 @@ var _ = Describe("the routes", func() {
 			Expect(h.ok("/v1/desired_lrp/desire", map[string]any{"desired_lrp": desiredLRPJSON("web", 2)})).
 				To(MatchJSON(`{}`))
 			evs := h.expectEvents("desired_lrp_created web", "actual_lrp_created web/0", "actual_lrp_created web/1")
-			created := evs[0].Event.(*models.DesiredLRPCreatedEvent).DesiredLRP
+			created := evs[0].Event.(*models.DesiredLRPCreatedEvent).DesiredLrp
 			Expect(created.ImageUsername).To(Equal("user"))
 			Expect(created.Routes).To(HaveKey("cf-router"))
 			for _, e := range evs[1:] {
-				a := e.Event.(*models.ActualLRPCreatedEvent).ActualLRP
+				a := e.Event.(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 				Expect(a.State).To(Equal(models.ActualLRPStateUnclaimed))
 				Expect(a.Domain).To(Equal("apps"))
 			}
@@ -73,7 +73,7 @@ var _ = Describe("the routes", func() {
 			Expect(changed.Before.Instances).To(BeEquivalentTo(2))
 			Expect(changed.After.Instances).To(BeEquivalentTo(4))
 			Expect(changed.After.Annotation).To(Equal("v2"))
-			Expect(changed.After.ModificationTag).To(Equal(changed.Before.ModificationTag.Increment()))
+			Expect(changed.After.ModificationTag).To(Equal(changed.Before.ModificationTag.Next()))
 
 			By("changing routes only")
 			h.ok("/v1/desired_lrp/update", `{"process_guid":"web","update":{"routes":{"tcp-router":[]}}}`)
@@ -88,7 +88,7 @@ var _ = Describe("the routes", func() {
 			By("removing")
 			h.ok("/v1/desired_lrp/remove", `{"process_guid":"web"}`)
 			evs = h.expectEvents("desired_lrp_removed web", "actual_lrp_removed web/0")
-			Expect(evs[0].Event.(*models.DesiredLRPRemovedEvent).DesiredLRP.Instances).To(BeEquivalentTo(1))
+			Expect(evs[0].Event.(*models.DesiredLRPRemovedEvent).DesiredLrp.Instances).To(BeEquivalentTo(1))
 			Expect(decodeAs[desiredList](h.ok("/v1/desired_lrps/list", `{}`)).DesiredLRPs).To(BeEmpty())
 			Expect(decodeAs[actualList](h.ok("/v1/actual_lrps/list", `{}`)).ActualLRPs).To(BeEmpty())
 		})
@@ -141,7 +141,7 @@ var _ = Describe("the routes", func() {
 			running := evs[0].Event.(*models.ActualLRPChangedEvent).After
 			Expect(running.State).To(Equal(models.ActualLRPStateRunning))
 			Expect(running.Address).To(Equal("10.0.0.1"))
-			Expect(running.Ports).To(Equal([]models.PortMapping{{ContainerPort: 8080, HostPort: 61001}}))
+			Expect(running.Ports).To(Equal([]*models.PortMapping{models.NewPortMapping(61001, 8080)}))
 
 			By("a repeated start changes nothing")
 			h.ok("/v1/actual_lrps/start", start)
@@ -150,21 +150,21 @@ var _ = Describe("the routes", func() {
 			By("starting an instance the server does not know creates it")
 			h.ok("/v1/actual_lrps/start", map[string]any{"actual_lrp_key": actualKey("web", 7), "instance_key": instanceKey("ig-7", "cell-2"), "net_info": netInfo})
 			evs = h.expectEvents("actual_lrp_created web/7")
-			Expect(evs[0].Event.(*models.ActualLRPCreatedEvent).ActualLRP.State).To(Equal(models.ActualLRPStateRunning))
+			Expect(evs[0].Event.(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance.State).To(Equal(models.ActualLRPStateRunning))
 
 			By("the first crash restarts at once")
 			crash := map[string]any{"actual_lrp_key": actualKey("web", 0), "instance_key": instanceKey("ig-1", "cell-1"), "error_message": "exit 1"}
 			h.ok("/v1/actual_lrps/crash", crash)
 			evs = h.expectEvents("actual_lrp_crashed web/0", "actual_lrp_removed web/0", "actual_lrp_created web/0")
 			crashEvent := evs[0].Event.(*models.ActualLRPCrashedEvent)
-			Expect(crashEvent.TraceID).NotTo(BeEmpty())
-			crashEvent.TraceID = ""
+			Expect(crashEvent.TraceId).NotTo(BeEmpty())
+			crashEvent.TraceId = ""
 			Expect(crashEvent).To(Equal(&models.ActualLRPCrashedEvent{
 				ActualLRPKey: models.NewActualLRPKey("web", 0, "apps"), ActualLRPInstanceKey: models.NewActualLRPInstanceKey("ig-1", "cell-1"),
 				CrashCount: 1, CrashReason: "exit 1", Since: actual("web", 0).Since,
 			}))
-			Expect(evs[1].Event.(*models.ActualLRPRemovedEvent).ActualLRP).To(Equal(running))
-			restarted := evs[2].Event.(*models.ActualLRPCreatedEvent).ActualLRP
+			Expect(evs[1].Event.(*models.ActualLRPRemovedEvent).ActualLrpGroup.Instance).To(Equal(running))
+			restarted := evs[2].Event.(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 			Expect(restarted.State).To(Equal(models.ActualLRPStateUnclaimed))
 			Expect(restarted.ActualLRPInstanceKey.Empty()).To(BeTrue())
 			Expect(restarted.CrashCount).To(BeEquivalentTo(1))
@@ -199,7 +199,7 @@ var _ = Describe("the routes", func() {
 			h.newEvents()
 			h.ok("/v1/actual_lrps/remove", map[string]any{"process_guid": "web", "index": 0, "instance_key": instanceKey("ig-1", "cell-1")})
 			evs := h.expectEvents("actual_lrp_removed web/0")
-			Expect(evs[0].Event.(*models.ActualLRPRemovedEvent).ActualLRP.CellId).To(Equal("cell-1"))
+			Expect(evs[0].Event.(*models.ActualLRPRemovedEvent).ActualLrpGroup.Instance.CellId).To(Equal("cell-1"))
 			h.ok("/v1/actual_lrps/remove", `{"process_guid":"web","index":1}`)
 			h.expectEvents("actual_lrp_removed web/1")
 			h.ok("/v1/actual_lrps/start", map[string]any{"actual_lrp_key": actualKey("web", 1), "instance_key": instanceKey("ig-2", "cell-2"), "net_info": netInfo})
@@ -239,34 +239,34 @@ var _ = Describe("the routes", func() {
 			desire("t1", "apps")
 			evs := h.expectEvents("task_created t1")
 			created := evs[0].Event.(*models.TaskCreatedEvent).Task
-			Expect(created.State).To(Equal(models.TaskStatePending))
+			Expect(created.State).To(Equal(models.Task_Pending))
 			Expect(created.TaskDefinition.ImageUsername).To(Equal("user"))
 
 			Expect(h.ok("/v1/tasks/start", `{"task_guid":"t1","cell_id":"cell-1"}`)).To(MatchJSON(`{"should_start":true}`))
 			evs = h.expectEvents("task_changed t1")
-			Expect(evs[0].Event.(*models.TaskChangedEvent).After.State).To(Equal(models.TaskStateRunning))
+			Expect(evs[0].Event.(*models.TaskChangedEvent).After.State).To(Equal(models.Task_Running))
 			Expect(h.ok("/v1/tasks/start", `{"task_guid":"t1","cell_id":"cell-1"}`)).To(MatchJSON(`{"should_start":false}`))
 			h.expectEvents()
 
 			h.ok("/v1/tasks/complete", `{"task_guid":"t1","cell_id":"cell-1","failed":true,"failure_reason":"oom","result":"r"}`)
 			evs = h.expectEvents("task_changed t1")
 			done := evs[0].Event.(*models.TaskChangedEvent).After
-			Expect(done.State).To(Equal(models.TaskStateCompleted))
+			Expect(done.State).To(Equal(models.Task_Completed))
 			Expect(done.Failed).To(BeTrue())
 			Expect(done.FailureReason).To(Equal("oom"))
 			Expect(done.Result).To(Equal("r"))
 
 			h.ok("/v1/tasks/resolving", `{"task_guid":"t1"}`)
 			evs = h.expectEvents("task_changed t1")
-			Expect(evs[0].Event.(*models.TaskChangedEvent).After.State).To(Equal(models.TaskStateResolving))
+			Expect(evs[0].Event.(*models.TaskChangedEvent).After.State).To(Equal(models.Task_Resolving))
 
 			got := decodeAs[taskGet](h.ok("/v1/tasks/get_by_task_guid", `{"task_guid":"t1"}`)).Task
-			Expect(got.State).To(Equal(models.TaskStateResolving))
+			Expect(got.State).To(Equal(models.Task_Resolving))
 			Expect(got.TaskDefinition.ImagePassword).To(BeEmpty())
 
 			h.ok("/v1/tasks/delete", `{"task_guid":"t1"}`)
 			evs = h.expectEvents("task_removed t1")
-			Expect(evs[0].Event.(*models.TaskRemovedEvent).Task.State).To(Equal(models.TaskStateResolving))
+			Expect(evs[0].Event.(*models.TaskRemovedEvent).Task.State).To(Equal(models.Task_Resolving))
 			h.fails("/v1/tasks/get_by_task_guid", `{"task_guid":"t1"}`, http.StatusNotFound, models.ResourceNotFound)
 		})
 
@@ -277,7 +277,7 @@ var _ = Describe("the routes", func() {
 			h.ok("/v1/tasks/reject", `{"task_guid":"t1","rejection_reason":"no room"}`)
 			evs := h.expectEvents("task_changed t1")
 			rejected := evs[0].Event.(*models.TaskChangedEvent).After
-			Expect(rejected.State).To(Equal(models.TaskStatePending))
+			Expect(rejected.State).To(Equal(models.Task_Pending))
 			Expect(rejected.RejectionCount).To(BeEquivalentTo(1))
 			Expect(rejected.RejectionReason).To(Equal("no room"))
 			Expect(rejected.CellId).To(BeEmpty())
@@ -285,7 +285,7 @@ var _ = Describe("the routes", func() {
 			h.ok("/v1/tasks/cancel", `{"task_guid":"t1"}`)
 			evs = h.expectEvents("task_changed t1")
 			cancelled := evs[0].Event.(*models.TaskChangedEvent).After
-			Expect(cancelled.State).To(Equal(models.TaskStateCompleted))
+			Expect(cancelled.State).To(Equal(models.Task_Completed))
 			Expect(cancelled.FailureReason).To(Equal(models.TaskCancelledReason))
 		})
 

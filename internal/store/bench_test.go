@@ -28,9 +28,9 @@ func benchActual(guid string, index int32) *models.ActualLRP {
 	a := models.NewUnclaimedActualLRP(models.NewActualLRPKey(guid, index, "cf-apps"), "f4b0e2c8-epoch", 1_700_000_000_000_000_000)
 	a.State = models.ActualLRPStateRunning
 	a.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("5c1f2d0e-7a4b-4c3e-9d8f-1a2b3c4d5e6f", "cell-z1-0042")
-	a.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.16.42", "10.255.12.7",
-		models.PortMapping{ContainerPort: 8080, HostPort: 61012},
-		models.PortMapping{ContainerPort: 2222, HostPort: 61013})
+	a.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.16.42", "10.255.12.7", models.ActualLRPNetInfo_PreferredAddressUnknown,
+		models.NewPortMapping(61012, 8080),
+		models.NewPortMapping(61013, 2222))
 	a.ModificationTag.Index = 7
 	return a
 }
@@ -64,7 +64,7 @@ func BenchmarkUpdate(b *testing.B) {
 								if err := tx.PutActualLRP(after); err != nil {
 									return err
 								}
-								return tx.Append(models.NewActualLRPChangedEvent(before, after))
+								return tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
 							})
 							if err != nil {
 								failed.Store(err)
@@ -96,7 +96,7 @@ func BenchmarkReadLog(b *testing.B) {
 				before.CrashReason = padding
 				after := before.Copy()
 				after.ModificationTag.Index++
-				if err := tx.Append(models.NewActualLRPChangedEvent(before, after)); err != nil {
+				if err := tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())); err != nil {
 					return err
 				}
 			}

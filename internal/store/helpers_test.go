@@ -137,7 +137,7 @@ func desiredLRP(guid, domain string) *models.DesiredLRP {
 		Domain:      domain,
 		RootFs:      "docker:///busybox",
 		Instances:   2,
-		EnvironmentVariables: []models.EnvironmentVariable{
+		EnvironmentVariables: []*models.EnvironmentVariable{
 			{Name: "PORT", Value: "8080"},
 		},
 		MemoryMb:        128,
@@ -155,8 +155,8 @@ func actualLRP(guid string, index int32, domain, cell, state string) *models.Act
 	a.State = state
 	if cell != "" {
 		a.ActualLRPInstanceKey = models.NewActualLRPInstanceKey(fmt.Sprintf("ig-%s-%d", guid, index), cell)
-		a.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1",
-			models.PortMapping{ContainerPort: 8080, HostPort: 61000})
+		a.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.ActualLRPNetInfo_PreferredAddressUnknown,
+			models.NewPortMapping(61000, 8080))
 	}
 	return a
 }
@@ -167,7 +167,7 @@ func task(guid, domain, cell string) *models.Task {
 		Action: json.RawMessage(`{"run":{"path":"/bin/true"}}`),
 	}, 1000)
 	if cell != "" {
-		t.State = models.TaskStateRunning
+		t.State = models.Task_Running
 		t.CellId = cell
 	}
 	return t

@@ -113,7 +113,7 @@ var _ = Describe("Log", func() {
 					if err := tx.PutActualLRP(a); err != nil {
 						return err
 					}
-					return tx.Append(models.NewActualLRPCreatedEvent(a))
+					return tx.Append(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
 				})
 				ctx, cancel := context.WithCancel(context.Background())
 				writerDone := make(chan struct{})
@@ -131,7 +131,7 @@ var _ = Describe("Log", func() {
 							if err := tx.PutActualLRP(a); err != nil {
 								return err
 							}
-							return tx.Append(models.NewActualLRPChangedEvent(before, a))
+							return tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), a.ToActualLRPGroup()))
 						})
 						if ctx.Err() == nil {
 							Expect(err).NotTo(HaveOccurred())

@@ -49,8 +49,8 @@ var _ = Describe("Persistence", func() {
 			Expect(tx.PutActualLRP(a)).To(Succeed())
 			Expect(tx.InsertTask(t)).To(Succeed())
 			Expect(tx.UpsertDomain("d1", 0)).To(Succeed())
-			Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d))).To(Succeed())
-			return tx.Append(models.NewActualLRPCreatedEvent(a))
+			Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d, ""))).To(Succeed())
+			return tx.Append(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
 		})
 		Expect(s.Close()).To(Succeed())
 		Expect(path).To(BeAnExistingFile())
@@ -164,7 +164,7 @@ var _ = Describe("Persistence", func() {
 		_, err = s.Update(context.Background(), func(tx store.Tx) error {
 			_ = tx.InsertTask(task("tg-1", "d1", "")) // no such table: ignored by this function
 			insertErr = tx.InsertDesiredLRP(desiredLRP("pg-1", "d1"))
-			_ = tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1")))
+			_ = tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1"), ""))
 			return nil
 		})
 		Expect(err).To(HaveOccurred())
@@ -195,7 +195,7 @@ var _ = Describe("Persistence", func() {
 		ran := false
 		_, err = s.Update(context.Background(), func(tx store.Tx) error {
 			ran = true
-			return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1")))
+			return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1"), ""))
 		})
 		Expect(err).To(HaveOccurred())
 		Expect(ran).To(BeFalse())
@@ -248,7 +248,7 @@ var _ = Describe("Persistence", func() {
 			go func() {
 				defer func() { done <- struct{}{} }()
 				_, _ = s.Update(context.Background(), func(tx store.Tx) error {
-					return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg", "d")))
+					return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg", "d"), ""))
 				})
 			}()
 		}

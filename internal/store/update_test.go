@@ -39,9 +39,9 @@ var _ = Describe("Update", func() {
 				recs := update(s, func(tx store.Tx) error {
 					now = tx.Now()
 					Expect(tx.Head()).To(BeZero())
-					Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d))).To(Succeed())
+					Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d, ""))).To(Succeed())
 					Expect(tx.Head()).To(Equal(uint64(1)))
-					return tx.Append(models.NewActualLRPCreatedEvent(a))
+					return tx.Append(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
 				})
 				Expect(now).To(Equal(int64(1_000_000)))
 				Expect(recs).To(HaveLen(2))
@@ -56,7 +56,7 @@ var _ = Describe("Update", func() {
 
 				ev, err := models.DecodeEvent(recs[1].Type, recs[1].Payload)
 				Expect(err).NotTo(HaveOccurred())
-				Expect(ev).To(Equal(models.NewActualLRPCreatedEvent(a)))
+				Expect(ev).To(Equal(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup())))
 
 				Expect(readAll(s)).To(Equal(recs))
 				Expect(commits.records()).To(Equal(recs))
@@ -79,8 +79,8 @@ var _ = Describe("Update", func() {
 				recs := update(s, func(tx store.Tx) error {
 					Expect(tx.InsertDesiredLRP(d)).To(Succeed())
 					Expect(tx.InsertTask(t)).To(Succeed())
-					Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d))).To(Succeed())
-					Expect(tx.Append(models.NewDesiredLRPChangedEvent(d, d))).To(Succeed())
+					Expect(tx.Append(models.NewDesiredLRPCreatedEvent(d, ""))).To(Succeed())
+					Expect(tx.Append(models.NewDesiredLRPChangedEvent(d, d, ""))).To(Succeed())
 					return tx.Append(models.NewTaskCreatedEvent(t))
 				})
 				Expect(d.ImagePassword).To(Equal("hunter2"), "the caller's event is not modified")
@@ -93,7 +93,7 @@ var _ = Describe("Update", func() {
 				}
 				ev, err := models.DecodeEvent(logged[0].Type, logged[0].Payload)
 				Expect(err).NotTo(HaveOccurred())
-				Expect(ev.(*models.DesiredLRPCreatedEvent).DesiredLRP).To(Equal(d.Redacted()))
+				Expect(ev.(*models.DesiredLRPCreatedEvent).DesiredLrp).To(Equal(d.Redacted()))
 				view(s, func(tx store.ReadTx) error {
 					got, err := tx.DesiredLRP("pg-1")
 					Expect(err).NotTo(HaveOccurred())
@@ -108,14 +108,14 @@ var _ = Describe("Update", func() {
 			DescribeTable("keeps nothing of a failed function and does not consume its sequences",
 				func(fail func() error) {
 					update(s, func(tx store.Tx) error {
-						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-0", "d1")))
+						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-0", "d1"), ""))
 					})
 					_, err := s.Update(context.Background(), func(tx store.Tx) error {
 						Expect(tx.InsertDesiredLRP(desiredLRP("pg-1", "d1"))).To(Succeed())
 						Expect(tx.PutActualLRP(actualLRP("pg-1", 0, "d1", "", models.ActualLRPStateUnclaimed))).To(Succeed())
 						Expect(tx.UpsertDomain("d1", 0)).To(Succeed())
-						Expect(tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1")))).To(Succeed())
-						Expect(tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1")))).To(Succeed())
+						Expect(tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1"), ""))).To(Succeed())
+						Expect(tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1"), ""))).To(Succeed())
 						Expect(tx.Head()).To(Equal(uint64(3)))
 						return fail()
 					})
@@ -134,7 +134,7 @@ var _ = Describe("Update", func() {
 					By("giving the next committed record the sequence the failed one would have had")
 					recs := update(s, func(tx store.Tx) error {
 						Expect(tx.Head()).To(Equal(uint64(1)))
-						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-2", "d1")))
+						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-2", "d1"), ""))
 					})
 					Expect(seqs(recs)).To(Equal([]uint64{2}))
 					Expect(seqs(readAll(s))).To(Equal([]uint64{1, 2}))
@@ -174,7 +174,7 @@ var _ = Describe("Update", func() {
 						case <-release:
 						case <-time.After(10 * time.Second):
 						}
-						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1")))
+						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-1", "d1"), ""))
 					})
 					firstDone <- err
 				}()
@@ -186,7 +186,7 @@ var _ = Describe("Update", func() {
 				go func() {
 					_, err := s.Update(ctx, func(tx store.Tx) error {
 						ran = true
-						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-2", "d1")))
+						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg-2", "d1"), ""))
 					})
 					secondDone <- err
 				}()
@@ -211,7 +211,7 @@ var _ = Describe("Update", func() {
 								if err := tx.PutActualLRP(a); err != nil {
 									return err
 								}
-								return tx.Append(models.NewActualLRPChangedEvent(a, a))
+								return tx.Append(models.NewActualLRPChangedEvent(a.ToActualLRPGroup(), a.ToActualLRPGroup()))
 							})
 							if err != nil {
 								errs <- err
@@ -299,7 +299,7 @@ var _ = Describe("Update", func() {
 					clock.Set(int64(10 + i))
 					update(s, func(tx store.Tx) error {
 						times = append(times, tx.Now())
-						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg", "d")))
+						return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP("pg", "d"), ""))
 					})
 				}
 				Expect(times).To(Equal([]int64{10, 11, 12}))

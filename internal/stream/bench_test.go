@@ -29,9 +29,9 @@ func benchRecords(b *testing.B, seq uint64, n int) []store.Record {
 	before := models.NewUnclaimedActualLRP(models.NewActualLRPKey("bench-lrp", 3, "cf-apps"), "epoch", time.Now().UnixNano())
 	after := before.Copy()
 	after.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("b0b5-instance-guid-1234", "cell-7")
-	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.7", "10.255.0.7", models.PortMapping{ContainerPort: 8080, HostPort: 61001})
+	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.7", "10.255.0.7", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61001, 8080))
 	after.State = models.ActualLRPStateRunning
-	ev := models.NewActualLRPChangedEvent(before, after)
+	ev := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		b.Fatal(err)

@@ -42,13 +42,13 @@ func (s lrpState) apply(ev sse.Event) {
 	Expect(err).NotTo(HaveOccurred())
 	switch e := e.(type) {
 	case *models.DesiredLRPCreatedEvent:
-		s.Desired[e.Key()] = toJSON(e.DesiredLRP)
+		s.Desired[e.Key()] = toJSON(e.DesiredLrp)
 	case *models.DesiredLRPChangedEvent:
 		s.Desired[e.Key()] = toJSON(e.After)
 	case *models.DesiredLRPRemovedEvent:
 		delete(s.Desired, e.Key())
 	case *models.ActualLRPCreatedEvent:
-		s.Actual[e.Key()] = toJSON(e.ActualLRP)
+		s.Actual[e.Key()] = toJSON(e.ActualLrpGroup.Instance)
 	case *models.ActualLRPChangedEvent:
 		s.Actual[e.Key()] = toJSON(e.After)
 	case *models.ActualLRPRemovedEvent:

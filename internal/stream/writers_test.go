@@ -59,7 +59,7 @@ func desireIn(tx store.Tx, d *models.DesiredLRP) error {
 	if err := tx.InsertDesiredLRP(d); err != nil {
 		return err
 	}
-	if err := tx.Append(models.NewDesiredLRPCreatedEvent(d)); err != nil {
+	if err := tx.Append(models.NewDesiredLRPCreatedEvent(d, "")); err != nil {
 		return err
 	}
 	for i := range d.Instances {
@@ -67,7 +67,7 @@ func desireIn(tx store.Tx, d *models.DesiredLRP) error {
 		if err := tx.PutActualLRP(a); err != nil {
 			return err
 		}
-		if err := tx.Append(models.NewActualLRPCreatedEvent(a)); err != nil {
+		if err := tx.Append(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup())); err != nil {
 			return err
 		}
 	}
@@ -85,7 +85,7 @@ func (w writer) changeActual(guid string, index int32, crashed bool, change func
 		}
 		after := before.Copy()
 		change(after)
-		after.ModificationTag = after.ModificationTag.Increment()
+		after.ModificationTag = after.ModificationTag.Next()
 		after.Since = tx.Now()
 		if err := tx.PutActualLRP(after); err != nil {
 			return err
@@ -95,7 +95,7 @@ func (w writer) changeActual(guid string, index int32, crashed bool, change func
 				return err
 			}
 		}
-		return tx.Append(models.NewActualLRPChangedEvent(before, after))
+		return tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
 	})
 }
 
@@ -131,7 +131,7 @@ func (w writer) removeActual(guid string, index int32) []store.Record {
 		if err := tx.DeleteActualLRP(guid, index); err != nil {
 			return err
 		}
-		return tx.Append(models.NewActualLRPRemovedEvent(a))
+		return tx.Append(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup()))
 	})
 }
 
@@ -145,11 +145,11 @@ func (w writer) annotate(guid, annotation string) []store.Record {
 		}
 		after := before.Copy()
 		after.Annotation = annotation
-		after.ModificationTag = after.ModificationTag.Increment()
+		after.ModificationTag = after.ModificationTag.Next()
 		if err := tx.UpdateDesiredLRP(after); err != nil {
 			return err
 		}
-		return tx.Append(models.NewDesiredLRPChangedEvent(before, after))
+		return tx.Append(models.NewDesiredLRPChangedEvent(before, after, ""))
 	})
 }
 
@@ -169,14 +169,14 @@ func (w writer) removeDesired(guid string) []store.Record {
 		if err := tx.DeleteDesiredLRP(guid); err != nil {
 			return err
 		}
-		if err := tx.Append(models.NewDesiredLRPRemovedEvent(d)); err != nil {
+		if err := tx.Append(models.NewDesiredLRPRemovedEvent(d, "")); err != nil {
 			return err
 		}
 		for _, a := range actuals {
 			if err := tx.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
 				return err
 			}
-			if err := tx.Append(models.NewActualLRPRemovedEvent(a)); err != nil {
+			if err := tx.Append(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup())); err != nil {
 				return err
 			}
 		}
