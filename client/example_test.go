@@ -133,7 +133,7 @@ func ExampleClient_SubscribeToEventsByCellID() {
 		case *models.DesiredLRPCreatedEvent:
 			fmt.Println("desired", e.DesiredLrp.ProcessGuid)
 		case *models.ActualLRPChangedEvent:
-			fmt.Println(e.After.ActualLRPKey, e.Before.State, "->", e.After.State, "on", e.After.CellId)
+			fmt.Println(e.After.Instance.ActualLRPKey, e.Before.Instance.State, "->", e.After.Instance.State, "on", e.After.Instance.CellId)
 		}
 	}
 	// Output:

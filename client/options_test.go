@@ -350,7 +350,7 @@ var _ = Describe("Options", func() {
 				return c.ClaimActualLRP(ctx, key("p", 0), instance("i", "c"))
 			}, 2),
 			Entry("StartActualLRP with SafeMutations", true, func(c client.Client) error {
-				return c.StartActualLRP(ctx, key("p", 0), instance("i", "c"), netInfo())
+				return c.StartActualLRP(ctx, key("p", 0), instance("i", "c"), netInfo(), nil, nil, true, "")
 			}, 2),
 			Entry("FailActualLRP with SafeMutations", true, func(c client.Client) error { return c.FailActualLRP(ctx, key("p", 0), "x") }, 2),
 		)

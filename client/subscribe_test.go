@@ -77,9 +77,9 @@ var _ = Describe("Subscribing to the real server", func() {
 		Expect(typeAndKey(next(src))).To(Equal("actual_lrp_created web/0"))
 		Expect(typeAndKey(next(src))).To(Equal("actual_lrp_created web/1"))
 		changed := next(src).(*models.ActualLRPChangedEvent)
-		Expect(changed.Before.State).To(Equal(models.ActualLRPStateUnclaimed))
-		Expect(changed.After.State).To(Equal(models.ActualLRPStateClaimed))
-		Expect(changed.After.CellId).To(Equal("cell-1"))
+		Expect(changed.Before.Instance.State).To(Equal(models.ActualLRPStateUnclaimed))
+		Expect(changed.After.Instance.State).To(Equal(models.ActualLRPStateClaimed))
+		Expect(changed.After.Instance.CellId).To(Equal("cell-1"))
 		Expect(lastEventID(src)).NotTo(Equal(first))
 	})
 
@@ -88,13 +88,13 @@ var _ = Describe("Subscribing to the real server", func() {
 		Expect(c.DesireLRP(ctx, newLRP("web", "d", 2))).To(Succeed())
 		Expect(c.ClaimActualLRP(ctx, key("web", 1), instance("i-2", "cell-2"))).To(Succeed())
 		Expect(c.ClaimActualLRP(ctx, key("web", 0), instance("i-1", "cell-1"))).To(Succeed())
-		Expect(c.StartActualLRP(ctx, key("web", 0), instance("i-1", "cell-1"), netInfo())).To(Succeed())
+		Expect(c.StartActualLRP(ctx, key("web", 0), instance("i-1", "cell-1"), netInfo(), nil, nil, true, "")).To(Succeed())
 
 		Expect(typeAndKey(next(src))).To(Equal("desired_lrp_created web"))
 		claimed := next(src).(*models.ActualLRPChangedEvent)
-		Expect(claimed.After.CellId).To(Equal("cell-1"))
+		Expect(claimed.After.Instance.CellId).To(Equal("cell-1"))
 		started := next(src).(*models.ActualLRPChangedEvent)
-		Expect(started.After.State).To(Equal(models.ActualLRPStateRunning))
+		Expect(started.After.Instance.State).To(Equal(models.ActualLRPStateRunning))
 	})
 
 	It("SubscribeToTaskEvents delivers the task stream", func() {

@@ -38,7 +38,7 @@ func (c *cellCache) HandleEvent(_ context.Context, ev models.Event) error {
 	case *models.ActualLRPCreatedEvent:
 		c.put(e.ActualLrpGroup.Instance)
 	case *models.ActualLRPChangedEvent:
-		c.put(e.After)
+		c.put(e.After.Instance)
 	case *models.ActualLRPRemovedEvent:
 		delete(c.lrps, e.Key())
 	}
@@ -101,7 +101,7 @@ func ExampleWatch() {
 		return &models.ActualLRPInstanceKey{InstanceGuid: fmt.Sprintf("i-%d", i), CellId: cell}
 	}
 	_ = c.ClaimActualLRP(ctx, k(0), on("cell-1", 0))
-	_ = c.StartActualLRP(ctx, k(0), on("cell-1", 0), &models.ActualLRPNetInfo{Address: "10.0.0.1"})
+	_ = c.StartActualLRP(ctx, k(0), on("cell-1", 0), &models.ActualLRPNetInfo{Address: "10.0.0.1"}, nil, nil, true, "")
 	_ = c.ClaimActualLRP(ctx, k(1), on("cell-1", 1))
 	_ = c.ClaimActualLRP(ctx, k(2), on("cell-2", 2))
 	_ = c.CrashActualLRP(ctx, k(1), on("cell-1", 1), "out of memory") // restarted elsewhere: leaves the cell

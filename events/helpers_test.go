@@ -167,7 +167,7 @@ func actualLRP(guid string, index int32, cell string) *models.ActualLRP {
 func lrpEvents(n int) []models.Event {
 	evs := make([]models.Event, n)
 	for i := range evs {
-		evs[i] = models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("lrp-%d", i)))
+		evs[i] = models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("lrp-%d", i)), "")
 	}
 	return evs
 }

@@ -35,7 +35,7 @@ var _ = Describe("Source", func() {
 		crashed := &models.ActualLRPCrashedEvent{
 			ActualLRPKey:         models.NewActualLRPKey("p", 1, "d"),
 			ActualLRPInstanceKey: models.NewActualLRPInstanceKey("i", "cell-1"),
-			CrashCount:           2, CrashReason: "oom", Since: 7, TraceID: "t-1",
+			CrashCount:           2, CrashReason: "oom", Since: 7, TraceId: "t-1",
 		}
 		task := models.NewTask("t", "d", &models.TaskDefinition{RootFs: "docker:///x"}, 1)
 		DescribeTable("decodes every event type into its models type",
@@ -47,9 +47,9 @@ var _ = Describe("Source", func() {
 				Expect(got).To(Equal(ev))
 				Expect(src.LastEventID()).To(Equal("c1"))
 			},
-			Entry("desired_lrp_created", models.NewDesiredLRPCreatedEvent(desiredLRP("a"))),
-			Entry("desired_lrp_changed", models.NewDesiredLRPChangedEvent(desiredLRP("a"), desiredLRP("a"))),
-			Entry("desired_lrp_removed", models.NewDesiredLRPRemovedEvent(desiredLRP("a"))),
+			Entry("desired_lrp_created", models.NewDesiredLRPCreatedEvent(desiredLRP("a"), "")),
+			Entry("desired_lrp_changed", models.NewDesiredLRPChangedEvent(desiredLRP("a"), desiredLRP("a"), "")),
+			Entry("desired_lrp_removed", models.NewDesiredLRPRemovedEvent(desiredLRP("a"), "")),
 			Entry("actual_lrp_created", models.NewActualLRPCreatedEvent(actualLRP("a", 0, "").ToActualLRPGroup())),
 			Entry("actual_lrp_changed", models.NewActualLRPChangedEvent(actualLRP("a", 0, "").ToActualLRPGroup(), actualLRP("a", 0, "cell-1").ToActualLRPGroup())),
 			Entry("actual_lrp_removed", models.NewActualLRPRemovedEvent(actualLRP("a", 0, "cell-1").ToActualLRPGroup())),

@@ -183,7 +183,7 @@ var _ = Describe("a crash in a burst of writes", func() {
 				Expect(seen).To(HaveKey("desired_lrp_created "+e.ActualLrpGroup.Instance.ProcessGuid), "the LRP's creation comes first")
 			case *models.ActualLRPChangedEvent:
 				Expect(seen).To(HaveKey("actual_lrp_created "+r.Key), "the instance's creation comes first")
-				changed[r.Key] = e.After
+				changed[r.Key] = e.After.Instance
 			default:
 				Fail("unexpected event " + name)
 			}
