@@ -9,6 +9,8 @@ import (
 
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
+	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
 
@@ -84,5 +86,41 @@ var _ = Describe("Trace ids", func() {
 		for _, r := range srv.requests() {
 			Expect(r.Header.Get("Authorization")).To(Equal("Bearer s3cret"))
 		}
+	})
+})
+
+var _ = Describe("Trace ids through the real server", func() {
+	// change reads the events of one DesireLRP of instances instances from src: the
+	// desired_lrp_created of guid, then an actual_lrp_created per instance. It returns the
+	// trace id of each.
+	change := func(src events.EventSource, guid string, instances int) []string {
+		GinkgoHelper()
+		ev := next(src)
+		Expect(ev.EventType()).To(Equal(models.EventTypeDesiredLRPCreated))
+		Expect(ev.Key()).To(Equal(guid))
+		ids := []string{models.EventTraceID(ev)}
+		for range instances {
+			ev := next(src)
+			Expect(ev.EventType()).To(Equal(models.EventTypeActualLRPCreated))
+			ids = append(ids, models.EventTraceID(ev))
+		}
+		return ids
+	}
+
+	It("puts the id of the call's context on every event of its change, and a server-made one without", func() {
+		srv := fakes.NewServer(GinkgoT())
+		c := srv.Client()
+		src, err := c.SubscribeToEvents(nil)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(src.Close)
+
+		ctx := trace.WithRequestId(context.Background(), "some-id")
+		Expect(c.DesireLRP(ctx, newLRP("traced", "d", 3))).To(Succeed())
+		Expect(c.DesireLRP(context.Background(), newLRP("untraced", "d", 2))).To(Succeed())
+
+		Expect(change(src, "traced", 3)).To(Equal([]string{"some-id", "some-id", "some-id", "some-id"}))
+		made := change(src, "untraced", 2)
+		Expect(made[0]).To(MatchRegexp(`^[0-9a-f]{32}$`))
+		Expect(made).To(HaveEach(made[0]), "one id for the whole change")
 	})
 })
