@@ -1,7 +1,9 @@
 // Package trace carries request ids (trace ids) between a client, the server and the
-// server's logs, with Cloud Foundry BBS's names: a BBS consumer that imports
-// code.cloudfoundry.org/bbs/trace compiles against this package unchanged, except that
-// LoggerWithTraceInfo takes and returns a *slog.Logger instead of a lager.Logger.
+// server's logs, under the names of Cloud Foundry BBS's trace package (RequestIdHeader,
+// ContextWithRequestId, RequestIdFromContext, RequestIdFromRequest, LoggerWithTraceInfo),
+// so that a BBS consumer's calls port by changing the import. LoggerWithTraceInfo takes
+// and returns a *slog.Logger where BBS's takes a lager.Logger; WithRequestId, the setter
+// for clients, is this package's own.
 //
 // # Where the id travels
 //
@@ -17,9 +19,9 @@
 //	ctx := trace.WithRequestId(ctx, "f81d4fae-7dec-11d0-a765-00a0c91e6bf6")
 //	err := bbsClient.DesireLRP(ctx, lrp) // sends X-Vcap-Request-Id: f81d4fae-...
 //
-// A server reads it with ContextWithRequestId (the request's context carrying the header's
-// value) and RequestIdFromContext, and logs with LoggerWithTraceInfo, which adds BBS's
-// "trace-id" and "span-id" attributes.
+// A handler in BBS's style reads it with ContextWithRequestId (the request's context
+// carrying the header's value) and RequestIdFromContext, and logs with
+// LoggerWithTraceInfo, which adds BBS's "trace-id" and "span-id" attributes.
 //
 // # Concurrency
 //
