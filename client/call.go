@@ -12,6 +12,7 @@ import (
 
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/trace"
 )
 
 // maxErrorBody bounds what is read of an error answer.
@@ -28,7 +29,8 @@ const (
 
 // call sends one unary call: method and path, in marshalled as the JSON body (nil: none),
 // and the 2xx answer decoded into out (nil: ignored). It retries transport errors as the
-// RetryPolicy allows for rep.
+// RetryPolicy allows for rep. Every attempt sends the trace id of ctx (trace.WithRequestId)
+// in the X-Vcap-Request-Id header, when it has one.
 func (c *client) call(ctx context.Context, method, path string, rep repeat, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -95,6 +97,9 @@ func (c *client) attempt(ctx context.Context, method, path string, body []byte, 
 	req.Header.Set("Accept", "application/json")
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if id := trace.RequestIdFromContext(ctx); id != "" {
+		req.Header.Set(trace.RequestIdHeader, id)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -10,12 +10,14 @@ import (
 
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/trace"
 )
 
 //go:generate go run github.com/maxbrunsfeld/counterfeiter/v6@v6.11.2 -o ../fakes/fake_client.go --fake-name FakeClient . Client
 
 // Client is the Go SDK of the server's API (API.md section 5). Every unary call takes ctx
-// first and returns the server's errors as *ResponseError, which match the models
+// first, sends the trace id ctx carries (trace.WithRequestId) in the X-Vcap-Request-Id
+// header, and returns the server's errors as *ResponseError, which match the models
 // sentinels with errors.Is (models.ErrResourceNotFound, models.ErrResourceExists,
 // models.ErrInvalidStateTransition, ...); a call that got no answer returns a
 // *TransportError. A Client is safe for concurrent use.
@@ -105,7 +107,8 @@ type Client interface {
 	// Subscribe opens the stream req describes: filters, a cursor to resume from (Since)
 	// or a snapshot first. An invalid req is an error matching events.ErrInvalidRequest,
 	// returned before any connection. ctx bounds the opening only: the source lives until
-	// its Close.
+	// its Close. The trace id of ctx (trace.WithRequestId), if any, is sent with every
+	// connection of the source.
 	Subscribe(ctx context.Context, req events.Request) (events.EventSource, error)
 }
 
@@ -245,6 +248,12 @@ func (c *client) open(ctx context.Context, logger *slog.Logger, req events.Reque
 	cfg.Logger = logger
 	if c.token != "" {
 		cfg.Header = http.Header{"Authorization": {"Bearer " + c.token}}
+	}
+	if id := trace.RequestIdFromContext(ctx); id != "" {
+		if cfg.Header == nil {
+			cfg.Header = http.Header{}
+		}
+		cfg.Header.Set(trace.RequestIdHeader, id)
 	}
 	if c.timeout > 0 {
 		var cancel context.CancelFunc

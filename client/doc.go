@@ -27,6 +27,13 @@
 // sources they return resume by themselves after drops (see events.Source), and
 // events.Watch is the consumer loop that keeps a cache in step with the server.
 //
+// # Trace ids
+//
+// A call whose context carries a trace id (trace.WithRequestId) sends it in the
+// X-Vcap-Request-Id header (trace.RequestIdHeader), and the server puts it on every event of
+// the change; a call without one sends none, and the server makes one. Subscribe sends the
+// id of its context with every connection of the source.
+//
 // # Goroutines and concurrency
 //
 // A Client is safe for concurrent use and starts no goroutine; connections belong to its

@@ -11,6 +11,7 @@ import (
 
 	"github.com/openbbs/bbs/internal/api"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/trace"
 )
 
 var _ = Describe("the API handler", func() {
@@ -80,16 +81,21 @@ var _ = Describe("the API handler", func() {
 			if body != "" {
 				Expect(rec.Body.String()).To(Equal(body))
 			}
+			got := rec.Header().Get(api.TraceHeader)
+			Expect(rec.Header().Get(trace.RequestIdHeader)).To(Equal(got), "echoed under both names")
 			if keptID != "" {
-				Expect(rec.Header().Get(api.TraceHeader)).To(Equal(keptID))
+				Expect(got).To(Equal(keptID))
 			} else {
-				Expect(rec.Header().Get(api.TraceHeader)).To(MatchRegexp(`^[0-9a-f]{32}$`))
+				Expect(got).To(MatchRegexp(`^[0-9a-f]{32}$`))
 			}
 		},
 		Entry("a GET with a trace id", http.MethodGet, "/v1/events", []string{"X-Trace-Id", "abc"}, 200, "stream lrp", "abc"),
+		Entry("a GET with BBS's header", http.MethodGet, "/v1/events", []string{"X-Vcap-Request-Id", "vcap"}, 200, "stream lrp", "vcap"),
+		Entry("a GET with both", http.MethodGet, "/v1/events/tasks", []string{"X-Trace-Id", "abc", "X-Vcap-Request-Id", "vcap"}, 200, "stream task", "vcap"),
 		Entry("a GET without one", http.MethodGet, "/v1/events/tasks", nil, 200, "stream task", ""),
 		Entry("a GET with a bad one", http.MethodGet, "/v1/events", []string{"X-Trace-Id", "a b"}, 200, "stream lrp", ""),
 		Entry("a HEAD, through the mux", http.MethodHead, "/v1/events", []string{"X-Trace-Id", "h"}, 200, "stream lrp", "h"),
+		Entry("a HEAD with BBS's header", http.MethodHead, "/v1/events", []string{"X-Vcap-Request-Id", "hv"}, 200, "stream lrp", "hv"),
 		Entry("a POST", http.MethodPost, "/v1/events/tasks", []string{"X-Trace-Id", "p"}, 405, "", "p"),
 		Entry("a trailing slash", http.MethodGet, "/v1/events/", nil, 404, "", ""),
 	)
@@ -132,23 +138,49 @@ var _ = Describe("the API handler", func() {
 	})
 
 	DescribeTable("trace ids",
-		func(given string, kept bool) {
+		func(header []string, kept string) {
 			h, _ := newHandler(api.Config{})
-			rec := serve(h, http.MethodPost, "/v1/domains/list", `{}`, "X-Trace-Id", given)
+			rec := serve(h, http.MethodPost, "/v1/domains/list", `{}`, header...)
+			Expect(rec.Code).To(Equal(http.StatusOK))
 			got := rec.Header().Get(api.TraceHeader)
-			if kept {
-				Expect(got).To(Equal(given))
+			Expect(rec.Header().Get(trace.RequestIdHeader)).To(Equal(got), "echoed under both names")
+			if kept != "" {
+				Expect(got).To(Equal(kept))
 			} else {
 				Expect(got).To(MatchRegexp(`^[0-9a-f]{32}$`))
 			}
 		},
-		Entry("a plain id is kept", "abc-123_x.y", true),
-		Entry("none gets one", "", false),
-		Entry("spaces are refused", "a b", false),
-		Entry("a newline is refused", "a\x01", false),
-		Entry("one too long is refused", strings.Repeat("a", 129), false),
-		Entry("the longest is kept", strings.Repeat("a", 128), true),
+		Entry("a plain id is kept", []string{"X-Trace-Id", "abc-123_x.y"}, "abc-123_x.y"),
+		Entry("none gets one", nil, ""),
+		Entry("an empty one gets one", []string{"X-Trace-Id", ""}, ""),
+		Entry("spaces are refused", []string{"X-Trace-Id", "a b"}, ""),
+		Entry("a newline is refused", []string{"X-Trace-Id", "a\x01"}, ""),
+		Entry("one too long is refused", []string{"X-Trace-Id", strings.Repeat("a", 129)}, ""),
+		Entry("the longest is kept", []string{"X-Trace-Id", strings.Repeat("a", 128)}, strings.Repeat("a", 128)),
+		Entry("BBS's header is kept", []string{"X-Vcap-Request-Id", "abc-123_x.y"}, "abc-123_x.y"),
+		Entry("BBS's header as gorouter sends it (a UUID)", []string{"X-Vcap-Request-Id", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"}, "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"),
+		Entry("BBS's header in lower case", []string{"x-vcap-request-id", "lower"}, "lower"),
+		Entry("BBS's header wins over X-Trace-Id", []string{"X-Trace-Id", "t", "X-Vcap-Request-Id", "v"}, "v"),
+		Entry("a bad BBS's header falls back to X-Trace-Id", []string{"X-Vcap-Request-Id", "a b", "X-Trace-Id", "t"}, "t"),
+		Entry("an empty BBS's header falls back to X-Trace-Id", []string{"X-Vcap-Request-Id", "", "X-Trace-Id", "t"}, "t"),
+		Entry("a bad BBS's header alone gets one", []string{"X-Vcap-Request-Id", "a b"}, ""),
+		Entry("BBS's header too long is refused", []string{"X-Vcap-Request-Id", strings.Repeat("v", 129)}, ""),
+		Entry("BBS's header at the longest is kept", []string{"X-Vcap-Request-Id", strings.Repeat("v", 128)}, strings.Repeat("v", 128)),
+		Entry("both bad gets one", []string{"X-Vcap-Request-Id", "a b", "X-Trace-Id", "c d"}, ""),
 	)
+
+	It("puts the trace id in the context of the request, for the events of the change", func() {
+		h, st := newHandler(api.Config{})
+		rec := serve(h, http.MethodPost, "/v1/tasks/desire", `{"task_guid":"t","domain":"d","task_definition":{"rootfs":"docker:///x"}}`,
+			"X-Vcap-Request-Id", "vcap-id", "X-Trace-Id", "other")
+		Expect(rec.Code).To(Equal(http.StatusOK), rec.Body.String())
+		recs, err := st.ReadLog(context.Background(), 0, 10)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(recs).To(HaveLen(1))
+		ev, err := models.DecodeEvent(recs[0].Type, recs[0].Payload)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(models.EventTraceID(ev)).To(Equal("vcap-id"))
+	})
 
 	DescribeTable("strict request bodies",
 		func(body string, status int, errType string) {

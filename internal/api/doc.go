@@ -8,10 +8,12 @@
 // and answers 200 with JSON or the error's status with {"error":{"type","message"}}. A
 // wrong method is 405 and an unknown path 404, both with a JSON error.
 //
-// Each request gets a trace id: the X-Trace-Id request header when it is a plausible id
-// (1 to 128 of [A-Za-z0-9._-]), else a new one. It is echoed in the X-Trace-Id answer
-// header, carried in the request context (lifecycle.ContextWithTraceID) so that the events
-// of the change carry it, and logged.
+// Each request gets a trace id: the first of its X-Vcap-Request-Id (BBS's header,
+// trace.RequestIdHeader) and X-Trace-Id headers that is a plausible id (1 to 128 of
+// [A-Za-z0-9._-]), so X-Vcap-Request-Id wins when both are; else a new one
+// (trace.GenerateTraceID). It is echoed in both headers of the answer, carried in the
+// request context (lifecycle.ContextWithTraceID) so that every event of the change carries
+// it as trace_id, and logged.
 //
 // A GET of a stream route takes a short path past the mux: its handler runs for the life
 // of the stream under every frame on the way to it, so the path keeps its frames small

@@ -13,9 +13,11 @@ import (
 
 	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/trace"
 )
 
-// TraceHeader is the header that carries a request's trace id, in and out.
+// TraceHeader is a header that carries a request's trace id, in and out, beside BBS's
+// trace.RequestIdHeader (X-Vcap-Request-Id), which wins when a request has both.
 const TraceHeader = "X-Trace-Id"
 
 // DefaultMaxRequestBytes is the body limit when Config.MaxRequestBytes is 0.
@@ -132,16 +134,26 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serve serves a request through the mux, with its trace id in its context.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 	id := requestTraceID(r)
-	w.Header().Set(TraceHeader, id)
+	setTraceHeaders(w.Header(), id)
 	h.mux.ServeHTTP(w, r.WithContext(lifecycle.ContextWithTraceID(r.Context(), id)))
 }
 
-// requestTraceID is the request's X-Trace-Id when it is a plausible id, else a new one.
+// requestTraceID is the first plausible id of the request's X-Vcap-Request-Id and
+// X-Trace-Id headers, else a new one.
 func requestTraceID(r *http.Request) string {
+	if id := r.Header.Get(trace.RequestIdHeader); validTraceID(id) {
+		return id
+	}
 	if id := r.Header.Get(TraceHeader); validTraceID(id) {
 		return id
 	}
-	return strings.ReplaceAll(lifecycle.NewGuid(), "-", "")
+	return trace.GenerateTraceID()
+}
+
+// setTraceHeaders echoes the trace id of a request in both headers of its answer.
+func setTraceHeaders(h http.Header, id string) {
+	h.Set(trace.RequestIdHeader, id)
+	h.Set(TraceHeader, id)
 }
 
 // serveStream serves a GET of a stream route. A stream's handler runs, for the life of
@@ -311,10 +323,10 @@ type streamRecorder struct {
 }
 
 // newStreamRecorder starts the recorder of a stream: it gives the request its trace id
-// (echoed in the X-Trace-Id header) and notes the start.
+// (echoed in the X-Vcap-Request-Id and X-Trace-Id headers) and notes the start.
 func newStreamRecorder(w http.ResponseWriter, r *http.Request) *streamRecorder {
 	rec := &streamRecorder{recorder: recorder{ResponseWriter: w}, start: time.Now(), id: requestTraceID(r)}
-	w.Header().Set(TraceHeader, rec.id)
+	setTraceHeaders(w.Header(), rec.id)
 	return rec
 }
 

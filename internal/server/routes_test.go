@@ -331,11 +331,24 @@ var _ = Describe("the routes", func() {
 			}
 		})
 
+		It("takes BBS's X-Vcap-Request-Id over X-Trace-Id, echoes it under both names and puts it on every event", func() {
+			status, _, hdr := h.do(http.MethodPost, "/v1/desired_lrp/desire",
+				encode(map[string]any{"desired_lrp": desiredLRPJSON("web", 2)}),
+				"X-Vcap-Request-Id", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6", "X-Trace-Id", "trace-abc")
+			Expect(status).To(Equal(http.StatusOK))
+			Expect(hdr.Get("X-Vcap-Request-Id")).To(Equal("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
+			Expect(hdr.Get("X-Trace-Id")).To(Equal("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
+			for _, e := range h.expectEvents("desired_lrp_created web", "actual_lrp_created web/0", "actual_lrp_created web/1") {
+				Expect(models.EventTraceID(e.Event)).To(Equal("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"))
+			}
+		})
+
 		It("makes one up when the request has none or a bad one", func() {
 			_, _, hdr := h.do(http.MethodPost, "/v1/tasks/desire",
 				encode(map[string]any{"task_guid": "t", "domain": "d", "task_definition": taskDef}), "X-Trace-Id", "bad id\t")
 			id := hdr.Get("X-Trace-Id")
 			Expect(id).To(MatchRegexp(`^[0-9a-f]{32}$`))
+			Expect(hdr.Get("X-Vcap-Request-Id")).To(Equal(id))
 			Expect(models.EventTraceID(h.expectEvents("task_created t")[0].Event)).To(Equal(id))
 		})
 	})
