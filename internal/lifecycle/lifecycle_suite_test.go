@@ -102,12 +102,34 @@ func (f *fixture) actualIndices(processGuid string) []int32 {
 	return out
 }
 
+// types labels each event with its type and the record it is about: Key() for desired LRP
+// and task events, the instance slot ("process_guid/index") for actual LRP events, whose
+// Key() is the instance guid (BBS's, "" for an unclaimed instance).
 func types(evs []models.Event) []string {
 	out := make([]string, len(evs))
 	for i, e := range evs {
-		out[i] = e.EventType() + " " + e.Key()
+		out[i] = e.EventType() + " " + label(e)
 	}
 	return out
+}
+
+func label(e models.Event) string {
+	group := func(g *models.ActualLRPGroup) string {
+		a, _, err := g.Resolve()
+		Expect(err).NotTo(HaveOccurred())
+		return a.ActualLRPKey.String()
+	}
+	switch e := e.(type) {
+	case *models.ActualLRPCreatedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPChangedEvent:
+		return group(e.After)
+	case *models.ActualLRPRemovedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPCrashedEvent:
+		return e.ActualLRPKey.String()
+	}
+	return e.Key()
 }
 
 func desiredLRP(guid string, instances int32) *models.DesiredLRP {

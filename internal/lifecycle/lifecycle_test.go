@@ -36,6 +36,7 @@ var _ = Describe("Service", func() {
 			Expect(created.ImagePassword).To(BeEmpty(), "secrets never reach the log")
 			Expect(created.ModificationTag.Epoch).NotTo(BeEmpty())
 			Expect(created.ModificationTag.Index).To(BeZero())
+			Expect(evs[1].Key()).To(BeEmpty(), "an unclaimed instance has no instance guid")
 			a := evs[1].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 			Expect(a.State).To(Equal(models.ActualLRPStateUnclaimed))
 			Expect(a.Since).To(Equal(f.clock.Now().UnixNano()))
@@ -115,7 +116,8 @@ var _ = Describe("Service", func() {
 			Expect(f.svc.ClaimActualLRP(ctx, "web", 0, cell1)).To(Succeed())
 			evs := f.newEvents()
 			Expect(types(evs)).To(Equal([]string{"actual_lrp_changed web/0"}))
-			after := evs[0].(*models.ActualLRPChangedEvent).After
+			Expect(evs[0].Key()).To(BeEmpty(), "a changed event's key is the before's instance guid (BBS's), none before a claim")
+			after := evs[0].(*models.ActualLRPChangedEvent).After.Instance
 			Expect(after.State).To(Equal(models.ActualLRPStateClaimed))
 			Expect(after.ActualLRPInstanceKey).To(Equal(*cell1))
 
@@ -126,15 +128,17 @@ var _ = Describe("Service", func() {
 
 		It("starts a claimed instance, ignores a repeated start, and creates a missing instance RUNNING", func() {
 			Expect(f.svc.ClaimActualLRP(ctx, "web", 0, cell1)).To(Succeed())
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell2, net1)).To(MatchError(models.ErrActualLRPCannotBeStarted))
-			Expect(f.svc.StartActualLRP(ctx, key("web", 5), cell2, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell2, net1, lifecycle.StartOptions{})).To(MatchError(models.ErrActualLRPCannotBeStarted))
+			Expect(f.svc.StartActualLRP(ctx, key("web", 5), cell2, net1, lifecycle.StartOptions{})).To(Succeed())
 			evs := f.newEvents()
 			Expect(types(evs)).To(Equal([]string{
 				"actual_lrp_changed web/0", "actual_lrp_changed web/0", "actual_lrp_created web/5",
 			}))
-			running := evs[1].(*models.ActualLRPChangedEvent).After
+			Expect(evs[1].Key()).To(Equal("ig-1"), "a changed event's key is the before's instance guid (BBS's)")
+			Expect(evs[2].Key()).To(Equal("ig-2"))
+			running := evs[1].(*models.ActualLRPChangedEvent).After.Instance
 			Expect(running.State).To(Equal(models.ActualLRPStateRunning))
 			Expect(running.ActualLRPNetInfo).To(Equal(*net1))
 			Expect(evs[2].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance.State).To(Equal(models.ActualLRPStateRunning))
@@ -142,7 +146,7 @@ var _ = Describe("Service", func() {
 
 		It("restarts the first three crashes at once, then backs off until convergence restarts it", func() {
 			for i := 1; i <= 3; i++ {
-				Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+				Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 				f.skipEvents()
 				Expect(f.svc.CrashActualLRP(ctx, key("web", 0), cell1, "boom")).To(Succeed())
 				evs := f.newEvents()
@@ -160,12 +164,12 @@ var _ = Describe("Service", func() {
 				Expect(restarted.CrashCount).To(BeEquivalentTo(i))
 			}
 
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			f.skipEvents()
 			Expect(f.svc.CrashActualLRP(ctx, key("web", 0), cell1, "boom")).To(Succeed())
 			evs := f.newEvents()
 			Expect(types(evs)).To(Equal([]string{"actual_lrp_crashed web/0", "actual_lrp_changed web/0"}))
-			after := evs[1].(*models.ActualLRPChangedEvent).After
+			after := evs[1].(*models.ActualLRPChangedEvent).After.Instance
 			Expect(after.State).To(Equal(models.ActualLRPStateCrashed))
 			Expect(after.CrashCount).To(BeEquivalentTo(4))
 			Expect(after.Ports).To(BeEmpty())
@@ -188,22 +192,22 @@ var _ = Describe("Service", func() {
 			evs = f.newEvents()
 			Expect(types(evs)).To(Equal([]string{"actual_lrp_changed web/0"}))
 			ch := evs[0].(*models.ActualLRPChangedEvent)
-			Expect(ch.Before.State).To(Equal(models.ActualLRPStateCrashed))
-			Expect(ch.After.State).To(Equal(models.ActualLRPStateUnclaimed))
-			Expect(ch.After.CrashCount).To(BeEquivalentTo(4))
-			Expect(ch.After.Since).To(Equal(f.clock.Now().UnixNano()))
+			Expect(ch.Before.Instance.State).To(Equal(models.ActualLRPStateCrashed))
+			Expect(ch.After.Instance.State).To(Equal(models.ActualLRPStateUnclaimed))
+			Expect(ch.After.Instance.CrashCount).To(BeEquivalentTo(4))
+			Expect(ch.After.Instance.Since).To(Equal(f.clock.Now().UnixNano()))
 		})
 
 		It("resets the crash count of an instance that ran for more than 5 minutes", func() {
 			for range 5 {
-				Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+				Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 				Expect(f.svc.CrashActualLRP(ctx, key("web", 0), cell1, "boom")).To(Succeed())
 				f.clock.Advance(time.Hour)
 				_, err := f.svc.Converge(ctx)
 				Expect(err).NotTo(HaveOccurred())
 			}
 			Expect(f.actual("web", 0).CrashCount).To(BeEquivalentTo(5))
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			f.clock.Advance(6 * time.Minute)
 			Expect(f.svc.CrashActualLRP(ctx, key("web", 0), cell1, "late")).To(Succeed())
 			a := f.actual("web", 0)
@@ -215,7 +219,7 @@ var _ = Describe("Service", func() {
 			Expect(f.svc.FailActualLRP(ctx, key("web", 0), "no cell fits")).To(Succeed())
 			evs := f.newEvents()
 			Expect(types(evs)).To(Equal([]string{"actual_lrp_changed web/0"}))
-			Expect(evs[0].(*models.ActualLRPChangedEvent).After.PlacementError).To(Equal("no cell fits"))
+			Expect(evs[0].(*models.ActualLRPChangedEvent).After.Instance.PlacementError).To(Equal("no cell fits"))
 			Expect(f.svc.ClaimActualLRP(ctx, "web", 0, cell1)).To(Succeed())
 			Expect(f.actual("web", 0).PlacementError).To(BeEmpty(), "a claim clears the placement error")
 			f.skipEvents()
@@ -224,7 +228,7 @@ var _ = Describe("Service", func() {
 		})
 
 		It("removes only with the matching instance key, and retires whatever the state", func() {
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			f.skipEvents()
 			Expect(f.svc.RemoveActualLRP(ctx, "web", 0, cell2)).To(MatchError(models.ErrActualLRPCannotBeRemoved))
 			Expect(f.newEvents()).To(BeEmpty())
@@ -232,7 +236,7 @@ var _ = Describe("Service", func() {
 			Expect(types(f.newEvents())).To(Equal([]string{"actual_lrp_removed web/0"}))
 			Expect(f.svc.RemoveActualLRP(ctx, "web", 0, nil)).To(MatchError(models.ErrResourceNotFound))
 
-			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			f.skipEvents()
 			Expect(f.svc.RetireActualLRP(ctx, key("web", 0))).To(Succeed())
 			Expect(types(f.newEvents())).To(Equal([]string{"actual_lrp_removed web/0"}))
@@ -244,8 +248,8 @@ var _ = Describe("Service", func() {
 			Expect(f.svc.DesireLRP(ctx, desiredLRP("a", 2))).To(Succeed())
 			Expect(f.svc.DesireLRP(ctx, desiredLRP("b", 1))).To(Succeed())
 			Expect(f.svc.RetireActualLRP(ctx, key("a", 1))).To(Succeed())
-			Expect(f.svc.StartActualLRP(ctx, key("b", 3), cell1, net1)).To(Succeed())
-			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell2, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("b", 3), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell2, net1, lifecycle.StartOptions{})).To(Succeed())
 			f.skipEvents()
 
 			res, err := f.svc.Converge(lifecycle.ContextWithTraceID(ctx, "conv"))
@@ -268,7 +272,7 @@ var _ = Describe("Service", func() {
 
 		It("handles more process guids than one transaction takes", func() {
 			for i := range 150 {
-				Expect(f.svc.StartActualLRP(ctx, key("orphan-"+string(rune('a'+i%26))+string(rune('a'+i/26)), 0), cell1, net1)).To(Succeed())
+				Expect(f.svc.StartActualLRP(ctx, key("orphan-"+string(rune('a'+i%26))+string(rune('a'+i/26)), 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			}
 			res, err := f.svc.Converge(ctx)
 			Expect(err).NotTo(HaveOccurred())
@@ -280,7 +284,7 @@ var _ = Describe("Service", func() {
 
 		It("runs in the background loop until its context is cancelled", func() {
 			f = newFixture(lifecycle.Config{ConvergenceInterval: 20 * time.Millisecond})
-			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell1, net1)).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			loopCtx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})
 			go func() {
