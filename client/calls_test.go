@@ -11,7 +11,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/openbbs/bbs/client"
-	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -53,13 +53,13 @@ func statusOf(err error) int {
 var _ = Describe("Client against the real server", func() {
 	var (
 		ctx context.Context
-		srv *fakes.Server
+		srv *fakeserver.Server
 		c   client.Client
 	)
 
 	BeforeEach(func() {
 		ctx = context.Background()
-		srv = fakes.NewServer(GinkgoT())
+		srv = fakeserver.NewServer(GinkgoT())
 		c = srv.Client()
 	})
 

@@ -10,13 +10,13 @@ import (
 
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
-	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
 
 // startServer starts the real server on an in-memory store for the examples.
-func startServer() *fakes.Server {
-	srv, err := fakes.StartServer(context.Background())
+func startServer() *fakeserver.Server {
+	srv, err := fakeserver.StartServer(context.Background())
 	if err != nil {
 		panic(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -45,13 +46,13 @@ func lastEventID(src events.EventSource) string {
 var _ = Describe("Subscribing to the real server", func() {
 	var (
 		ctx context.Context
-		srv *fakes.Server
+		srv *fakeserver.Server
 		c   client.Client
 	)
 
 	BeforeEach(func() {
 		ctx = context.Background()
-		srv = fakes.NewServer(GinkgoT())
+		srv = fakeserver.NewServer(GinkgoT())
 		c = srv.Client(client.WithStreamConfig(events.Config{MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, MaxReconnects: 3}))
 	})
 
@@ -182,7 +183,7 @@ var _ = Describe("Subscribing to the real server", func() {
 	})
 
 	It("ends with ErrResyncRequired for a cursor of another store", func() {
-		other := fakes.NewServer(GinkgoT()).Client()
+		other := fakeserver.NewServer(GinkgoT()).Client()
 		Expect(other.DesireLRP(ctx, newLRP("x", "d", 0))).To(Succeed())
 		Expect(c.DesireLRP(ctx, newLRP("y", "d", 0))).To(Succeed())
 		osrc, err := other.SubscribeToEvents(nil)

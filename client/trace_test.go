@@ -10,6 +10,7 @@ import (
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
@@ -108,7 +109,7 @@ var _ = Describe("Trace ids through the real server", func() {
 	}
 
 	It("puts the id of the call's context on every event of its change, and a server-made one without", func() {
-		srv := fakes.NewServer(GinkgoT())
+		srv := fakeserver.NewServer(GinkgoT())
 		c := srv.Client()
 		src, err := c.SubscribeToEvents(nil)
 		Expect(err).NotTo(HaveOccurred())

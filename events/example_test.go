@@ -10,7 +10,7 @@ import (
 
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
-	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -68,7 +68,7 @@ func (c *cellCache) snapshot() map[string]string {
 // through a snapshot, resume from the cursor after drops, resync when resuming cannot be
 // exact.
 func ExampleWatch() {
-	srv, err := fakes.StartServer(context.Background())
+	srv, err := fakeserver.StartServer(context.Background())
 	if err != nil {
 		panic(err)
 	}

@@ -8,11 +8,11 @@
 //   - ScriptedEventSource (NewEventSource) plays a script of events and errors (Err) in
 //     order, then ends with events.ErrSourceClosed or, after KeepOpen, blocks until Push or
 //     Close.
-//   - Server (NewServer) is the real server on an in-memory store at a loopback URL,
-//     closed with the test, for consumer integration tests.
+//
+// Importing fakes does not build the server: the real server on an in-memory store, for
+// integration tests, is package fakes/fakeserver.
 //
 // Concurrency: the counterfeiter fakes are safe for concurrent use. A ScriptedEventSource
 // follows the EventSource contract (one goroutine calls Next; Close, Push and the counters
-// from any). A Server runs the server's goroutines until Close, which is safe to call more
-// than once and from any goroutine.
+// from any).
 package fakes

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/exec"
 	"strings"
 	"sync"
 	"time"
@@ -138,86 +139,15 @@ var _ = Describe("FakeClient", func() {
 	})
 })
 
-// recordingTB is a TB that records what NewServer does with it.
-type recordingTB struct {
-	cleanups []func()
-	fatal    string
-}
-
-func (t *recordingTB) Helper()          {}
-func (t *recordingTB) Cleanup(f func()) { t.cleanups = append(t.cleanups, f) }
-func (t *recordingTB) Fatalf(format string, args ...any) {
-	t.fatal = fmt.Sprintf(format, args...)
-}
-
-var _ = Describe("Server", func() {
-	It("is the real server at a loopback URL, closed with the test", func() {
-		tb := &recordingTB{}
-		srv := fakes.NewServer(tb, fakes.WithHeartbeat(time.Second), fakes.WithRetention(time.Hour),
-			fakes.WithStreamRetry(10*time.Millisecond), fakes.WithConvergenceInterval(time.Minute))
-		Expect(tb.fatal).To(BeEmpty())
-		Expect(srv.URL()).To(HavePrefix("http://127.0.0.1:"))
-		ctx := context.Background()
-		c := srv.Client()
-		Expect(c.Ping(ctx)).To(BeTrue())
-		Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "p", Domain: "d", RootFs: "docker:///x"})).To(Succeed())
-		Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "p", Domain: "d", RootFs: "docker:///x"})).To(MatchError(models.ErrResourceExists))
-
-		Expect(tb.cleanups).To(HaveLen(1))
-		tb.cleanups[0]()
-		Expect(tb.fatal).To(BeEmpty())
-		Expect(c.Ping(ctx)).To(BeFalse())
-		Expect(srv.Close()).To(Succeed(), "Close is idempotent")
-	})
-
-	It("starts each server with an empty store", func() {
-		a, b := fakes.NewServer(GinkgoT()), fakes.NewServer(GinkgoT())
-		ctx := context.Background()
-		Expect(a.Client().UpsertDomain(ctx, "d", 0)).To(Succeed())
-		Expect(b.Client().Domains(ctx)).To(BeEmpty())
-	})
-
-	DescribeTable("fails the test on a bad option",
-		func(opt fakes.ServerOption) {
-			tb := &recordingTB{}
-			Expect(fakes.NewServer(tb, opt)).To(BeNil())
-			Expect(tb.fatal).To(ContainSubstring("fakes"))
-			Expect(tb.cleanups).To(BeEmpty())
-		},
-		Entry("a zero heartbeat", fakes.WithHeartbeat(0)),
-		Entry("a negative retention", fakes.WithRetention(-time.Second)),
-		Entry("a zero stream retry", fakes.WithStreamRetry(0)),
-		Entry("a zero convergence interval", fakes.WithConvergenceInterval(0)),
-		Entry("nil", nil),
-	)
-
-	It("NewServer() without a test serves until the caller closes it", func() {
-		srv := fakes.NewServer()
-		ctx := context.Background()
-		Expect(srv.Client().Ping(ctx)).To(BeTrue())
-		Expect(srv.Close()).To(Succeed())
-		Expect(srv.Client().Ping(ctx)).To(BeFalse())
-	})
-
-	It("NewServer refuses arguments that are neither a test nor an option", func() {
-		tb := &recordingTB{}
-		Expect(fakes.NewServer(tb, "heartbeat")).To(BeNil())
-		Expect(tb.fatal).To(ContainSubstring("argument 1 is a string"))
-
-		tb = &recordingTB{}
-		Expect(fakes.NewServer(tb, &recordingTB{})).To(BeNil())
-		Expect(tb.fatal).To(ContainSubstring("second test"))
-		Expect(tb.cleanups).To(BeEmpty())
-
-		Expect(func() { fakes.NewServer(42) }).To(PanicWith(MatchError(ContainSubstring("argument 0 is a int"))))
-		Expect(func() { fakes.NewServer(fakes.WithHeartbeat(0)) }).To(PanicWith(MatchError(ContainSubstring("WithHeartbeat"))))
-	})
-
-	It("StartServer serves without a test", func() {
-		srv, err := fakes.StartServer(context.Background())
-		Expect(err).NotTo(HaveOccurred())
-		defer srv.Close()
-		Expect(strings.HasPrefix(srv.URL(), "http://127.0.0.1:")).To(BeTrue())
-		Expect(srv.Client().Ping(context.Background())).To(BeTrue())
+var _ = Describe("the fakes package", func() {
+	It("does not build the server or SQLite into a consumer's unit tests", func() {
+		out, err := exec.Command("go", "list", "-deps", "github.com/openbbs/bbs/fakes").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		deps := strings.Fields(string(out))
+		Expect(deps).To(ContainElement("github.com/openbbs/bbs/client"))
+		for _, d := range deps {
+			Expect(d).NotTo(HavePrefix("github.com/openbbs/bbs/internal/"))
+			Expect(d).NotTo(HavePrefix("modernc.org/sqlite"))
+		}
 	})
 })

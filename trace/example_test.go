@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/openbbs/bbs/client"
-	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
@@ -15,7 +15,7 @@ import (
 // A client call carries the trace id of its context (in the X-Vcap-Request-Id header), and
 // every event of the change it makes carries it too.
 func ExampleWithRequestId() {
-	srv, err := fakes.StartServer(context.Background())
+	srv, err := fakeserver.StartServer(context.Background())
 	if err != nil {
 		panic(err)
 	}

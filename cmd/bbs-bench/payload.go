@@ -111,7 +111,7 @@ func realisticDesiredLRP(processGuid string, instances int32) *models.DesiredLRP
 		MaxPids:  1024,
 		Ports:    []uint32{8080},
 		Routes:   &models.Routes{"cf-router": &routes},
-		LogGuid: processGuid,
+		LogGuid:  processGuid,
 		MetricTags: map[string]*models.MetricTagValue{
 			"source_id": {Static: processGuid},
 			"instance":  {Dynamic: models.MetricTagDynamicValueIndex},

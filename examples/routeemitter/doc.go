@@ -6,7 +6,7 @@
 //
 // Its tests show the consumer habit the fakes package supports: a fakes.FakeClient whose
 // SubscribeToEventsReturns a scripted fakes.NewEventSource, and the same code against
-// fakes.NewServer.
+// fakeserver.NewServer.
 //
 // Run belongs to the caller's goroutine and returns when ctx is done; Routes is safe to
 // call from any goroutine.

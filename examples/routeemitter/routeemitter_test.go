@@ -12,6 +12,7 @@ import (
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/examples/routeemitter"
 	"github.com/openbbs/bbs/fakes"
+	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -131,7 +132,7 @@ var _ = Describe("Emitter with the counterfeiter client and a scripted source", 
 
 var _ = Describe("Emitter against the real server", func() {
 	It("keeps the table in step with the server", func() {
-		srv := fakes.NewServer(GinkgoT())
+		srv := fakeserver.NewServer(GinkgoT())
 		c := srv.Client()
 		ctx, cancel := context.WithCancel(context.Background())
 		emitter := routeemitter.New(c, nil, 10*time.Millisecond)

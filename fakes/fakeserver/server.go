@@ -1,4 +1,4 @@
-package fakes
+package fakeserver
 
 import (
 	"context"
@@ -27,7 +27,7 @@ type ServerOption func(*server.Config) error
 func WithHeartbeat(d time.Duration) ServerOption {
 	return func(c *server.Config) error {
 		if d <= 0 {
-			return fmt.Errorf("fakes: WithHeartbeat: %v is not positive", d)
+			return fmt.Errorf("fakeserver: WithHeartbeat: %v is not positive", d)
 		}
 		c.Heartbeat = d
 		return nil
@@ -38,7 +38,7 @@ func WithHeartbeat(d time.Duration) ServerOption {
 func WithRetention(d time.Duration) ServerOption {
 	return func(c *server.Config) error {
 		if d <= 0 {
-			return fmt.Errorf("fakes: WithRetention: %v is not positive", d)
+			return fmt.Errorf("fakeserver: WithRetention: %v is not positive", d)
 		}
 		c.Retention = d
 		return nil
@@ -49,7 +49,7 @@ func WithRetention(d time.Duration) ServerOption {
 func WithStreamRetry(d time.Duration) ServerOption {
 	return func(c *server.Config) error {
 		if d <= 0 {
-			return fmt.Errorf("fakes: WithStreamRetry: %v is not positive", d)
+			return fmt.Errorf("fakeserver: WithStreamRetry: %v is not positive", d)
 		}
 		c.Stream.Retry = d
 		return nil
@@ -60,7 +60,7 @@ func WithStreamRetry(d time.Duration) ServerOption {
 func WithConvergenceInterval(d time.Duration) ServerOption {
 	return func(c *server.Config) error {
 		if d <= 0 {
-			return fmt.Errorf("fakes: WithConvergenceInterval: %v is not positive", d)
+			return fmt.Errorf("fakeserver: WithConvergenceInterval: %v is not positive", d)
 		}
 		c.ConvergenceInterval = d
 		return nil
@@ -104,12 +104,12 @@ func NewServer(args ...any) *Server {
 			opts = append(opts, a)
 		case TB:
 			if t != nil {
-				argErr = fmt.Errorf("fakes: NewServer: argument %d is a second test", i)
+				argErr = fmt.Errorf("fakeserver: NewServer: argument %d is a second test", i)
 				continue
 			}
 			t = a
 		default:
-			argErr = fmt.Errorf("fakes: NewServer: argument %d is a %T, not a test (TB) or a ServerOption", i, a)
+			argErr = fmt.Errorf("fakeserver: NewServer: argument %d is a %T, not a test (TB) or a ServerOption", i, a)
 		}
 	}
 	fail := func(err error) {
@@ -127,13 +127,13 @@ func NewServer(args ...any) *Server {
 	}
 	s, err := StartServer(context.Background(), opts...)
 	if err != nil {
-		fail(fmt.Errorf("fakes: starting the server: %w", err))
+		fail(fmt.Errorf("fakeserver: starting the server: %w", err))
 		return nil
 	}
 	if t != nil {
 		t.Cleanup(func() {
 			if err := s.Close(); err != nil {
-				t.Fatalf("fakes: stopping the server: %v", err)
+				t.Fatalf("fakeserver: stopping the server: %v", err)
 			}
 		})
 	}
@@ -146,7 +146,7 @@ func StartServer(ctx context.Context, opts ...ServerOption) (*Server, error) {
 	cfg := server.Config{Listen: "127.0.0.1:0", DB: "sqlite://:memory:"}
 	for _, opt := range opts {
 		if opt == nil {
-			return nil, errors.New("fakes: a nil ServerOption")
+			return nil, errors.New("fakeserver: a nil ServerOption")
 		}
 		if err := opt(&cfg); err != nil {
 			return nil, err
@@ -171,7 +171,7 @@ func (s *Server) URL() string { return s.srv.URL() }
 func (s *Server) Client(opts ...client.Option) client.Client {
 	c, err := client.NewClient(s.URL(), opts...)
 	if err != nil {
-		panic(fmt.Sprintf("fakes: Server.Client: %v", err))
+		panic(fmt.Sprintf("fakeserver: Server.Client: %v", err))
 	}
 	return c
 }

@@ -5,7 +5,7 @@
 // New opens the store (nothing listens yet); Start listens, serves in the background and
 // starts the loops; Shutdown stops everything in order: the hub first (every stream ends
 // with stream_end shutting_down), then the HTTP server (in-flight requests finish, bounded
-// by the context given), then the loops, then the store. cmd/bbs, fakes.NewServer and the
+// by the context given), then the loops, then the store. cmd/bbs, fakeserver.NewServer and the
 // integration tests build on it.
 //
 // Goroutines: Start starts the HTTP serve goroutine and the loop goroutine; Shutdown stops
