@@ -303,7 +303,9 @@ func (h *Hub) position() (*node, uint64) {
 func (h *Hub) joinAt(seq uint64) *node {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if n := h.ring[seq%uint64(len(h.ring))]; n != nil && n.seq == seq {
+	// The sentinel (seq 0) is a place to wait, never a resume point: after a restart the
+	// records up to the head Start read are in the log only, not after the sentinel.
+	if n := h.ring[seq%uint64(len(h.ring))]; n != nil && n.seq == seq && seq > 0 {
 		return n
 	}
 	if seq >= h.head.Load() {
