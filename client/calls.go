@@ -9,7 +9,7 @@ import (
 	"github.com/openbbs/bbs/models"
 )
 
-// Routes of API.md section 3.
+// Routes of docs/api.md section 3.
 const (
 	pathPing              = "/v1/ping"
 	pathDomainsList       = "/v1/domains/list"

@@ -15,7 +15,7 @@ import (
 
 //go:generate go run github.com/maxbrunsfeld/counterfeiter/v6@v6.11.2 -o ../fakes/fake_client.go --fake-name FakeClient . Client
 
-// Client is the Go SDK of the server's API (API.md section 5). Every unary call takes ctx
+// Client is the Go SDK of the server's API (docs/api.md section 5). Every unary call takes ctx
 // first, sends the trace id ctx carries (trace.WithRequestId) in the X-Vcap-Request-Id
 // header, and returns the server's errors as *ResponseError, which match the models
 // sentinels with errors.Is (models.ErrResourceNotFound, models.ErrResourceExists,

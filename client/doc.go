@@ -1,4 +1,4 @@
-// Package client is the Go SDK of the openbbs server (API.md section 5): NewClient returns
+// Package client is the Go SDK of the openbbs server (docs/api.md section 5): NewClient returns
 // a Client whose unary calls speak the JSON API and whose Subscribe calls open event
 // streams (package events).
 //

@@ -6,7 +6,7 @@
 // Values are plain data; they are safe to read from many goroutines and unsafe to mutate
 // from more than one.
 //
-// The JSON encoding of every type is the wire format of ../shared/API.md: snake_case field
+// The JSON encoding of every type is the wire format of docs/api.md: snake_case field
 // names, ActualLRP flat with its keys embedded, events as in the API table. Secrets
 // (image_password) are write-only: Redact* and RedactEvent are the one place that strips
 // them from anything that leaves the server.

@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// Error types of the HTTP API (../shared/API.md section 1). The type travels as the
+// Error types of the HTTP API (docs/api.md section 1). The type travels as the
 // "type" field of the JSON error body.
 const (
 	InvalidRequest           = "InvalidRequest"

@@ -146,7 +146,7 @@ func serveRaw(listen, memprofile string, stdout io.Writer, log *slog.Logger) int
 }
 
 // rawServer is the baseline of the idle scenario: what a bare net/http server costs per
-// open event stream. GET /v1/events answers the stream headers of API.md section 4 and a
+// open event stream. GET /v1/events answers the stream headers of docs/api.md section 4 and a
 // retry block, flushes them, and holds the stream open until the client goes or the
 // server shuts down, as a minimal handler written the usual way (everything on the
 // handler's goroutine, no heartbeat). GET /metrics serves the Go runtime metrics that idle

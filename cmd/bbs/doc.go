@@ -1,4 +1,4 @@
-// Command bbs is the openbbs server: the HTTP API and event streams of API.md over a SQLite
+// Command bbs is the openbbs server: the HTTP API and event streams of docs/api.md over a SQLite
 // store.
 //
 // Usage:

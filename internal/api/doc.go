@@ -1,4 +1,4 @@
-// Package api is the HTTP face of the openbbs server: the routes of API.md section 3 on a
+// Package api is the HTTP face of the openbbs server: the routes of docs/api.md section 3 on a
 // Go 1.22 http.ServeMux, the JSON codec of requests and answers, the JSON errors of
 // section 1, /v1/ping, /healthz, /metrics, and the event stream routes (served by the
 // stream hub it is given).

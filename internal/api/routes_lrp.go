@@ -9,7 +9,7 @@ import (
 	"github.com/openbbs/bbs/models"
 )
 
-// Request bodies of the domain and LRP routes (API.md section 3).
+// Request bodies of the domain and LRP routes (docs/api.md section 3).
 type (
 	upsertDomainRequest struct {
 		Domain string `json:"domain"`

@@ -6,7 +6,7 @@ import (
 	"github.com/openbbs/bbs/models"
 )
 
-// Request bodies of the task routes (API.md section 3).
+// Request bodies of the task routes (docs/api.md section 3).
 type (
 	taskGuidRequest struct {
 		TaskGuid string `json:"task_guid"`

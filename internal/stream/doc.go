@@ -1,5 +1,5 @@
 // Package stream is the event-stream hub of the server: it serves the two Server-Sent
-// Events streams of API.md section 4 (GET /v1/events for LRP events, GET /v1/events/tasks
+// Events streams of docs/api.md section 4 (GET /v1/events for LRP events, GET /v1/events/tasks
 // for task events) from the store's event log.
 //
 // # What it owns

@@ -15,7 +15,7 @@ import (
 // The handler answers a method other than GET with 405, bad query parameters or a
 // malformed cursor with 400 InvalidRequest, and any request before Start or after
 // Shutdown with 503 Unavailable, all with the API's JSON error body; otherwise it streams
-// (API.md section 4) on the calling goroutine until the client goes, the stream is ended
+// (docs/api.md section 4) on the calling goroutine until the client goes, the stream is ended
 // on purpose (stream_end) or a write fails.
 func (h *Hub) Handler(streamName string) http.Handler {
 	if streamName != models.StreamLRP && streamName != models.StreamLRPInstance && streamName != models.StreamTask {

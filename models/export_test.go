@@ -1,4 +1,0 @@
-package models
-
-// DecodeFast exposes the fast path of DecodeEvent to the black-box tests.
-var DecodeFast = decodeFast
