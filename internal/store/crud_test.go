@@ -121,7 +121,7 @@ var _ = Describe("State", func() {
 						a, err := tx.DesiredLRP("pg-1")
 						Expect(err).NotTo(HaveOccurred())
 						a.Instances = 99
-						a.Routes["cf-router"][0] = 'X'
+						(*(*a.Routes)["cf-router"])[0] = 'X'
 						b, err := tx.DesiredLRP("pg-1")
 						Expect(err).NotTo(HaveOccurred())
 						Expect(b).To(Equal(desiredLRP("pg-1", "d1")))

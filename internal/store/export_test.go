@@ -15,3 +15,7 @@ func SetBusyTimeout(ms int) (restore func()) {
 	busyTimeoutMs = ms
 	return func() { busyTimeoutMs = old }
 }
+
+// Migrations are the schema's migrations, in order, so that a test can build a database
+// of an older schema version.
+var Migrations = migrations

@@ -143,11 +143,17 @@ func desiredLRP(guid, domain string) *models.DesiredLRP {
 		MemoryMb:        128,
 		DiskMb:          256,
 		Ports:           []uint32{8080},
-		Routes:          models.Routes{"cf-router": json.RawMessage(`[{"hostnames":["a.example.com"],"port":8080}]`)},
-		Action:          json.RawMessage(`{"run":{"path":"/bin/sh","args":["-c","sleep 1"]}}`),
+		Routes:          &models.Routes{"cf-router": rawMessage(`[{"hostnames":["a.example.com"],"port":8080}]`)},
+		Action:          models.RawJSON(`{"run":{"path":"/bin/sh","args":["-c","sleep 1"]}}`),
 		StartTimeoutMs:  60000,
-		ModificationTag: models.ModificationTag{Epoch: "epoch-" + guid},
+		ModificationTag: &models.ModificationTag{Epoch: "epoch-" + guid},
 	}
+}
+
+// rawMessage returns a route value as BBS's Routes hold them.
+func rawMessage(s string) *json.RawMessage {
+	m := json.RawMessage(s)
+	return &m
 }
 
 func actualLRP(guid string, index int32, domain, cell, state string) *models.ActualLRP {
@@ -164,7 +170,7 @@ func actualLRP(guid string, index int32, domain, cell, state string) *models.Act
 func task(guid, domain, cell string) *models.Task {
 	t := models.NewTask(guid, domain, &models.TaskDefinition{
 		RootFs: "docker:///busybox",
-		Action: json.RawMessage(`{"run":{"path":"/bin/true"}}`),
+		Action: models.RawJSON(`{"run":{"path":"/bin/true"}}`),
 	}, 1000)
 	if cell != "" {
 		t.State = models.Task_Running

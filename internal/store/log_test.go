@@ -17,7 +17,7 @@ func appendEvents(s store.Store, n int) []store.Record {
 	GinkgoHelper()
 	return update(s, func(tx store.Tx) error {
 		for i := range n {
-			if err := tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d", i), "d1"))); err != nil {
+			if err := tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d", i), "d1"), "")); err != nil {
 				return err
 			}
 		}
@@ -174,7 +174,7 @@ var _ = Describe("Log", func() {
 						defer func() { stopped <- struct{}{} }()
 						for i := range 10000 {
 							_, err := s.Update(context.Background(), func(tx store.Tx) error {
-								return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d-%d", w, i), "d1")))
+								return tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d-%d", w, i), "d1"), ""))
 							})
 							if err != nil {
 								results <- err

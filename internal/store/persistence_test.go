@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -100,13 +101,94 @@ var _ = Describe("Persistence", func() {
 		db := rawDB(path)
 		var version string
 		Expect(db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)).To(Succeed())
-		Expect(version).To(Equal("1"))
+		Expect(version).To(Equal(strconv.Itoa(len(store.Migrations))))
 		var n int
 		Expect(db.QueryRow(`SELECT count(*) FROM events`).Scan(&n)).To(Succeed())
 		Expect(n).To(Equal(3))
 		var mode string
 		Expect(db.QueryRow(`PRAGMA journal_mode`).Scan(&mode)).To(Succeed())
 		Expect(mode).To(Equal("wal"))
+	})
+
+	It("migrates a database of schema version 1, reading its old rows back with no previous cell", func() {
+		By("building a version 1 database as the previous release wrote it (payloads and data are BLOBs)")
+		Expect(os.MkdirAll(filepath.Dir(path), 0o700)).To(Succeed())
+		db := rawDB(path)
+		for _, stmt := range []string{
+			`PRAGMA journal_mode = WAL`,
+			`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+			store.Migrations[0],
+			`INSERT INTO meta (key, value) VALUES ('schema_version', '1'), ('store_id', 'oldstore')`,
+			`INSERT INTO desired_lrps (process_guid, domain, data) VALUES ('pg-1', 'd1',
+				CAST('{"process_guid":"pg-1","domain":"d1","rootfs":"docker:///busybox","instances":1,"memory_mb":128,"disk_mb":256,"max_pids":0,"routes":{"cf-router":[{"hostnames":["a.example.com"],"port":8080}]},"start_timeout_ms":0,"modification_tag":{"epoch":"e1","index":0}}' AS BLOB))`,
+			`INSERT INTO actual_lrps (process_guid, idx, domain, cell_id, state, data) VALUES ('pg-1', 0, 'd1', 'cell-b', 'RUNNING',
+				CAST('{"process_guid":"pg-1","index":0,"domain":"d1","instance_guid":"ig-1","cell_id":"cell-b","address":"10.0.0.2","ports":[{"container_port":8080,"host_port":61000}],"instance_address":"","state":"RUNNING","crash_count":0,"since":2000,"modification_tag":{"epoch":"a1","index":2},"presence":"ORDINARY"}' AS BLOB))`,
+			`INSERT INTO tasks (task_guid, domain, cell_id, state, data) VALUES ('tg-1', 'd1', '', 'PENDING',
+				CAST('{"task_guid":"tg-1","domain":"d1","state":"PENDING","cell_id":"","result":"","failed":false,"failure_reason":"","rejection_count":0,"rejection_reason":"","created_at":1000,"updated_at":1000,"first_completed_at":0,"task_definition":{"rootfs":"docker:///busybox","memory_mb":0,"disk_mb":0}}' AS BLOB))`,
+			// An old changed event of an instance that moved from cell-a to cell-b: version
+			// 1 kept only the after's cell.
+			`INSERT INTO events (seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload) VALUES
+				(1, 1000, 'desired_lrp_created', 'pg-1', 'lrp', 'd1', 'pg-1', '', 1,
+				 CAST('{"desired_lrp":{"process_guid":"pg-1","domain":"d1","rootfs":"docker:///busybox","instances":1,"memory_mb":128,"disk_mb":256,"max_pids":0,"start_timeout_ms":0,"modification_tag":{"epoch":"e1","index":0}}}' AS BLOB)),
+				(2, 2000, 'actual_lrp_changed', 'pg-1/0', 'lrp', 'd1', 'pg-1', 'cell-b', 0,
+				 CAST('{"before":{"process_guid":"pg-1","index":0,"domain":"d1","instance_guid":"ig-0","cell_id":"cell-a","address":"","ports":null,"instance_address":"","state":"CLAIMED","crash_count":0,"since":1500,"modification_tag":{"epoch":"a1","index":1},"presence":"ORDINARY"},"after":{"process_guid":"pg-1","index":0,"domain":"d1","instance_guid":"ig-1","cell_id":"cell-b","address":"10.0.0.2","ports":[{"container_port":8080,"host_port":61000}],"instance_address":"","state":"RUNNING","crash_count":0,"since":2000,"modification_tag":{"epoch":"a1","index":2},"presence":"ORDINARY"}}' AS BLOB))`,
+		} {
+			_, err := db.Exec(stmt)
+			Expect(err).NotTo(HaveOccurred(), stmt)
+		}
+		Expect(db.Close()).To(Succeed())
+
+		By("opening it migrates it, keeping its identity, state and log")
+		s := mustOpen(path)
+		Expect(s.ID()).To(Equal("oldstore"))
+		old := readAll(s)
+		Expect(seqs(old)).To(Equal([]uint64{1, 2}))
+		Expect(old[0].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", AllCells: true}))
+		Expect(old[1].Key).To(Equal("pg-1/0"), "an old record keeps the key it was written with")
+		Expect(old[1].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", CellID: "cell-b"}),
+			"an old row has no previous cell")
+		ev, err := models.DecodeEvent(old[1].Type, old[1].Payload)
+		Expect(err).NotTo(HaveOccurred())
+		ch := ev.(*models.ActualLRPChangedEvent)
+		Expect(ch.Before.Instance.CellId).To(Equal("cell-a"))
+		Expect(ch.Before.Instance.PreferredAddress).To(Equal(models.ActualLRPNetInfo_PreferredAddressUnknown))
+		Expect(ch.After.Instance.Ports).To(Equal([]*models.PortMapping{models.NewPortMapping(61000, 8080)}))
+		view(s, func(tx store.ReadTx) error {
+			d, err := tx.DesiredLRP("pg-1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(d.ModificationTag).To(Equal(&models.ModificationTag{Epoch: "e1"}))
+			Expect(string(*(*d.Routes)["cf-router"])).To(Equal(`[{"hostnames":["a.example.com"],"port":8080}]`))
+			a, err := tx.ActualLRP("pg-1", 0)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(a.State).To(Equal(models.ActualLRPStateRunning))
+			Expect(a.Presence).To(Equal(models.ActualLRP_Ordinary))
+			Expect(a.CellId).To(Equal("cell-b"))
+			t, err := tx.Task("tg-1")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(t.State).To(Equal(models.Task_Pending))
+			Expect(tx.Head()).To(Equal(uint64(2)))
+			return nil
+		})
+
+		By("new records carry the previous cell, next to the old ones")
+		before := actualLRP("pg-1", 0, "d1", "cell-b", models.ActualLRPStateRunning)
+		after := actualLRP("pg-1", 0, "d1", "cell-c", models.ActualLRPStateRunning)
+		recs := update(s, func(tx store.Tx) error {
+			return tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
+		})
+		Expect(seqs(recs)).To(Equal([]uint64{3}))
+		Expect(recs[0].Meta.PrevCellID).To(Equal("cell-b"))
+		Expect(s.Close()).To(Succeed())
+
+		db = rawDB(path)
+		var version string
+		Expect(db.QueryRow(`SELECT value FROM meta WHERE key = 'schema_version'`).Scan(&version)).To(Succeed())
+		Expect(version).To(Equal(strconv.Itoa(len(store.Migrations))))
+		Expect(db.Close()).To(Succeed())
+
+		s = mustOpen(path)
+		DeferCleanup(s.Close)
+		Expect(readAll(s)).To(Equal(append(old, recs...)))
 	})
 
 	It("refuses a database written by a newer version, changing nothing", func() {

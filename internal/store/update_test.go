@@ -51,7 +51,7 @@ var _ = Describe("Update", func() {
 				Expect(recs[0].Key).To(Equal("pg-1"))
 				Expect(recs[0].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", AllCells: true}))
 				Expect(recs[1].Seq).To(Equal(uint64(2)))
-				Expect(recs[1].Key).To(Equal("pg-1/0"))
+				Expect(recs[1].Key).To(Equal(a.InstanceGuid), "an actual LRP event's key is its instance guid (BBS's)")
 				Expect(recs[1].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", CellID: "cell-1"}))
 
 				ev, err := models.DecodeEvent(recs[1].Type, recs[1].Payload)
@@ -69,6 +69,36 @@ var _ = Describe("Update", func() {
 				Expect(recs[0].Seq).To(Equal(uint64(3)))
 				Expect(recs[0].Time).To(Equal(int64(2_000_000)))
 				Expect(recs[0].Meta).To(Equal(models.EventMeta{Stream: models.StreamTask, Domain: "d2"}))
+			})
+
+			It("keeps the previous cell of a changed event that moved cells, through ReadLog and OnCommit", func() {
+				claimed := actualLRP("pg-1", 0, "d1", "cell-a", models.ActualLRPStateClaimed)
+				running := actualLRP("pg-1", 0, "d1", "cell-b", models.ActualLRPStateRunning)
+				stayed := running.Copy()
+				stayed.Since++
+				unclaimed := actualLRP("pg-1", 0, "d1", "", models.ActualLRPStateUnclaimed)
+				t := task("tg-1", "d2", "cell-c")
+				rejected := task("tg-1", "d2", "")
+				recs := update(s, func(tx store.Tx) error {
+					Expect(tx.Append(models.NewActualLRPChangedEvent(claimed.ToActualLRPGroup(), running.ToActualLRPGroup()))).To(Succeed())
+					Expect(tx.Append(models.NewActualLRPChangedEvent(running.ToActualLRPGroup(), stayed.ToActualLRPGroup()))).To(Succeed())
+					Expect(tx.Append(models.NewActualLRPChangedEvent(stayed.ToActualLRPGroup(), unclaimed.ToActualLRPGroup()))).To(Succeed())
+					return tx.Append(models.NewTaskChangedEvent(t, rejected))
+				})
+				Expect(recs).To(HaveLen(4))
+				Expect(recs[0].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", CellID: "cell-b", PrevCellID: "cell-a"}))
+				Expect(recs[1].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", CellID: "cell-b"}),
+					"no previous cell when the cell did not change")
+				Expect(recs[2].Meta).To(Equal(models.EventMeta{Stream: models.StreamLRP, Domain: "d1", ProcessGuid: "pg-1", CellID: "cell-b"}),
+					"an after without a cell belongs to the before's cell")
+				Expect(recs[3].Meta).To(Equal(models.EventMeta{Stream: models.StreamTask, Domain: "d2", CellID: "cell-c"}))
+				Expect(readAll(s)).To(Equal(recs))
+				Expect(commits.records()).To(Equal(recs))
+				for _, r := range readAll(s) {
+					ev, err := models.DecodeEvent(r.Type, r.Payload)
+					Expect(err).NotTo(HaveOccurred())
+					Expect(models.MetaOf(ev)).To(Equal(r.Meta), "the stored metadata is the decoded event's")
+				}
 			})
 
 			It("strips secrets from the appended events but stores them in the state", func() {
@@ -259,7 +289,7 @@ var _ = Describe("Update", func() {
 					wg.Go(func() {
 						defer GinkgoRecover()
 						recs, err := s.Update(context.Background(), func(tx store.Tx) error {
-							if err := tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d", i), "d1"))); err != nil {
+							if err := tx.Append(models.NewDesiredLRPCreatedEvent(desiredLRP(fmt.Sprintf("pg-%d", i), "d1"), "")); err != nil {
 								return err
 							}
 							switch i % 3 {
