@@ -196,6 +196,13 @@ var _ = Describe("State", func() {
 						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{Domain: "d1", CellID: "cell-1", ProcessGuid: "pg-b"}))).
 							To(Equal([]string{"pg-b/1"}))
 						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{CellID: "none"}))).To(BeEmpty())
+						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{ProcessGuids: []string{"pg-b", "zz"}}))).
+							To(Equal([]string{"pg-b/0", "pg-b/1"}))
+						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{ProcessGuids: []string{"pg-b", "pg-a"}, Index: &zero}))).
+							To(Equal([]string{"pg-a/0", "pg-b/0"}))
+						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{ProcessGuid: "pg-a", ProcessGuids: []string{"pg-b"}}))).
+							To(BeEmpty(), "with both, an instance must be of both")
+						Expect(keys(tx.ActualLRPs(models.ActualLRPFilter{ProcessGuids: []string{"zz"}}))).To(BeEmpty())
 						return nil
 					})
 				})
