@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/openbbs/bbs/models"
 	"io"
 	"log/slog"
 	"math"
@@ -110,7 +110,7 @@ type env struct {
 
 // emit prints one result as a JSON line.
 func (e *env) emit(v any) error {
-	b, err := json.Marshal(v)
+	b, err := models.Marshal(v)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func syntheticFrame(processGuid string, seq uint64, prevMsg, msg string) ([]byte
 	after.ModificationTag = before.ModificationTag.Next()
 	ev := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
 	ev.TraceId = nonce(32) // the API gives every request a trace id
-	data, err := json.Marshal(ev)
+	data, err := models.Marshal(ev)
 	if err != nil {
 		return nil, err
 	}

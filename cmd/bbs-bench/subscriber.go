@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/openbbs/bbs/internal/stream"
+	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/sse"
 )
 
@@ -214,7 +214,7 @@ func (s *sseSub) consume(expect int) {
 			var body struct {
 				Reason string `json:"reason"`
 			}
-			_ = json.Unmarshal(ev.Data, &body)
+			_ = models.Unmarshal(ev.Data, &body)
 			s.endReason = body.Reason
 			if body.Reason == "slow_consumer" && s.resume(rc) {
 				rc = s.current()

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openbbs/bbs/internal/server"
+	"github.com/openbbs/bbs/models"
 )
 
 // settings are the command's settings: defaults, then the --config file, then the flags
@@ -56,7 +55,7 @@ type duration time.Duration
 
 func (d *duration) UnmarshalJSON(b []byte) error {
 	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
+	if err := models.Unmarshal(b, &s); err != nil {
 		return fmt.Errorf("a duration must be a string such as \"30s\", not %s", b)
 	}
 	v, err := time.ParseDuration(s)
@@ -67,7 +66,7 @@ func (d *duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (d duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+func (d duration) MarshalJSON() ([]byte, error) { return models.Marshal(time.Duration(d).String()) }
 
 func (d *duration) String() string { return time.Duration(*d).String() }
 
@@ -130,13 +129,8 @@ func loadConfigFile(path string, st *settings) error {
 	if err != nil {
 		return fmt.Errorf("reading config file: %w", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(st); err != nil {
+	if err := models.UnmarshalStrict(data, st); err != nil {
 		return fmt.Errorf("config file %s: %w", path, err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return fmt.Errorf("config file %s: unexpected data after the JSON object", path)
 	}
 	return nil
 }
