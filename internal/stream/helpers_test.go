@@ -91,6 +91,7 @@ func newServer(h *stream.Hub) *httptest.Server {
 func newMux(h *stream.Hub) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("/v1/events", h.Handler(models.StreamLRP))
+	mux.Handle("/v1/events/lrp_instances", h.Handler(models.StreamLRPInstance))
 	mux.Handle("/v1/events/tasks", h.Handler(models.StreamTask))
 	return mux
 }

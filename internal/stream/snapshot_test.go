@@ -2,7 +2,6 @@ package stream_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -18,21 +17,40 @@ import (
 )
 
 // lrpState is the LRP state a client rebuilds from a stream: JSON of the desired LRPs by
-// process guid and of the actual LRPs by key.
+// process guid and of the actual LRPs by instance slot ("process_guid/index"). A client
+// of the instance stream (instance set) keeps what the instance view's changed event
+// carries of an instance: its ActualLRPInfo (the instance key of that event is the
+// before's when the after has none, as in BBS).
 type lrpState struct {
-	Desired map[string]string
-	Actual  map[string]string
+	Desired  map[string]string
+	Actual   map[string]string
+	instance bool
 }
 
 func newLRPState() lrpState {
 	return lrpState{Desired: map[string]string{}, Actual: map[string]string{}}
 }
 
+func newInstanceState() lrpState {
+	s := newLRPState()
+	s.instance = true
+	return s
+}
+
 func toJSON(v any) string {
 	GinkgoHelper()
-	b, err := json.Marshal(v)
+	b, err := models.Marshal(v)
 	Expect(err).NotTo(HaveOccurred())
 	return string(b)
+}
+
+// actualJSON is what the state keeps of an instance.
+func (s lrpState) actualJSON(a *models.ActualLRP) string {
+	GinkgoHelper()
+	if s.instance {
+		return toJSON(a.ToActualLRPInfo())
+	}
+	return toJSON(a)
 }
 
 // apply applies one event to the state.
@@ -40,6 +58,13 @@ func (s lrpState) apply(ev sse.Event) {
 	GinkgoHelper()
 	e, err := models.DecodeEvent(ev.Name, ev.Data)
 	Expect(err).NotTo(HaveOccurred())
+	if s.instance {
+		Expect(ev.Name).NotTo(BeElementOf(models.EventTypeActualLRPCreated, models.EventTypeActualLRPChanged, models.EventTypeActualLRPRemoved),
+			"the instance stream sends the instance view")
+	} else {
+		Expect(ev.Name).NotTo(BeElementOf(models.EventTypeActualLRPInstanceCreated, models.EventTypeActualLRPInstanceChanged, models.EventTypeActualLRPInstanceRemoved),
+			"the LRP stream sends the group view")
+	}
 	switch e := e.(type) {
 	case *models.DesiredLRPCreatedEvent:
 		s.Desired[e.Key()] = toJSON(e.DesiredLrp)
@@ -48,11 +73,17 @@ func (s lrpState) apply(ev sse.Event) {
 	case *models.DesiredLRPRemovedEvent:
 		delete(s.Desired, e.Key())
 	case *models.ActualLRPCreatedEvent:
-		s.Actual[e.Key()] = toJSON(e.ActualLrpGroup.Instance)
+		s.Actual[label(e)] = s.actualJSON(e.ActualLrpGroup.Instance)
 	case *models.ActualLRPChangedEvent:
-		s.Actual[e.Key()] = toJSON(e.After)
+		s.Actual[label(e)] = s.actualJSON(e.After.Instance)
 	case *models.ActualLRPRemovedEvent:
-		delete(s.Actual, e.Key())
+		delete(s.Actual, label(e))
+	case *models.ActualLRPInstanceCreatedEvent:
+		s.Actual[label(e)] = s.actualJSON(e.ActualLrp)
+	case *models.ActualLRPInstanceChangedEvent:
+		s.Actual[label(e)] = toJSON(e.After)
+	case *models.ActualLRPInstanceRemovedEvent:
+		delete(s.Actual, label(e))
 	case *models.ActualLRPCrashedEvent:
 	default:
 		Fail("unexpected event " + ev.Name)
@@ -62,7 +93,17 @@ func (s lrpState) apply(ev sse.Event) {
 // storeLRPState reads the LRP state of the store as a client sees it (secrets stripped).
 func storeLRPState(st store.Store) lrpState {
 	GinkgoHelper()
-	s := newLRPState()
+	return storeState(st, newLRPState())
+}
+
+// storeInstanceState is storeLRPState as a client of the instance stream keeps it.
+func storeInstanceState(st store.Store) lrpState {
+	GinkgoHelper()
+	return storeState(st, newInstanceState())
+}
+
+func storeState(st store.Store, s lrpState) lrpState {
+	GinkgoHelper()
 	Expect(st.View(context.Background(), func(tx store.ReadTx) error {
 		ds, err := tx.DesiredLRPs(models.DesiredLRPFilter{})
 		if err != nil {
@@ -76,7 +117,7 @@ func storeLRPState(st store.Store) lrpState {
 			return err
 		}
 		for _, a := range as {
-			s.Actual[a.ActualLRPKey.String()] = toJSON(a)
+			s.Actual[a.ActualLRPKey.String()] = s.actualJSON(a)
 		}
 		return nil
 	})).To(Succeed())
@@ -113,19 +154,23 @@ func churn(e *env) (stop func()) {
 
 var _ = Describe("Snapshot", func() {
 	DescribeTable("snapshot + live events rebuild exactly the store's state while writes continue",
-		func(window int) {
+		func(path string, window int) {
+			instance := path == "/v1/events/lrp_instances"
 			e := newEnv(stream.Config{Window: window})
 			stop := churn(e)
 			DeferCleanup(stop)
 			Eventually(e.head).WithTimeout(eventually).WithPolling(poll).Should(BeNumerically(">=", 40))
 
-			s := e.subscribe("/v1/events", "snapshot=true")
+			s := e.subscribe(path, "snapshot=true")
 			Eventually(func() int { return len(s.Events()) }).WithTimeout(eventually).WithPolling(poll).Should(BeNumerically(">", 60))
 			stop()
 			head := e.head()
 			Eventually(s.LastID).WithTimeout(eventually).WithPolling(poll).Should(Equal(e.cursor(head)))
 
-			state := newLRPState()
+			state, created := newLRPState(), models.EventTypeActualLRPCreated
+			if instance {
+				state, created = newInstanceState(), models.EventTypeActualLRPInstanceCreated
+			}
 			evs := s.Events()
 			end := -1
 			for i, ev := range evs {
@@ -134,7 +179,7 @@ var _ = Describe("Snapshot", func() {
 					break
 				}
 				Expect(ev.ID).To(BeEmpty(), "snapshot events carry no id")
-				Expect(ev.Name).To(BeElementOf(models.EventTypeDesiredLRPCreated, models.EventTypeActualLRPCreated))
+				Expect(ev.Name).To(BeElementOf(models.EventTypeDesiredLRPCreated, created))
 				state.apply(ev)
 			}
 			Expect(end).To(BeNumerically(">=", 0), "no snapshot_end")
@@ -148,10 +193,16 @@ var _ = Describe("Snapshot", func() {
 				state.apply(ev)
 			}
 			Expect(next).To(Equal(head))
-			Expect(state).To(Equal(storeLRPState(e.st)))
+			if instance {
+				Expect(state).To(Equal(storeInstanceState(e.st)))
+			} else {
+				Expect(state).To(Equal(storeLRPState(e.st)))
+			}
 		},
-		Entry("joining from the window", 0),
-		Entry("joining through the log (a window of 2 records)", 2),
+		Entry("joining from the window", "/v1/events", 0),
+		Entry("joining through the log (a window of 2 records)", "/v1/events", 2),
+		Entry("instance stream, joining from the window", "/v1/events/lrp_instances", 0),
+		Entry("instance stream, joining through the log (a window of 2 records)", "/v1/events/lrp_instances", 2),
 	)
 
 	DescribeTable("a snapshot honours the filters",
@@ -186,6 +237,19 @@ var _ = Describe("Snapshot", func() {
 			desired_lrp_created lrp-c
 			actual_lrp_created lrp-c/0
 			actual_lrp_created lrp-b/0`),
+		Entry("instance stream: the instance view's created events", "/v1/events/lrp_instances", "", `
+			desired_lrp_created lrp-b
+			desired_lrp_created lrp-c
+			actual_lrp_instance_created lrp-b/0
+			actual_lrp_instance_created lrp-c/0`),
+		Entry("instance stream, cell scope", "/v1/events/lrp_instances", "cell_id=cell-2", `
+			desired_lrp_created lrp-b
+			desired_lrp_created lrp-c
+			actual_lrp_instance_created lrp-c/0`),
+		Entry("instance stream, types: only actuals", "/v1/events/lrp_instances", "types=actual_lrp_instance_created", `
+			actual_lrp_instance_created lrp-b/0
+			actual_lrp_instance_created lrp-c/0`),
+		Entry("instance stream, types without a created type: nothing", "/v1/events/lrp_instances", "types=actual_lrp_instance_changed", ``),
 		Entry("tasks", "/v1/events/tasks", "", `
 			task_created task-2`),
 		Entry("tasks of a cell", "/v1/events/tasks", "cell_id=cell-2", `

@@ -37,7 +37,7 @@ func newDesired(guid, domain string, instances int32, annotation string) *models
 		Annotation:      annotation,
 		ImageUsername:   "user",
 		ImagePassword:   "s3cret",
-		ModificationTag: models.ModificationTag{Epoch: "epoch-" + guid},
+		ModificationTag: &models.ModificationTag{Epoch: "epoch-" + guid},
 	}
 }
 
@@ -78,6 +78,12 @@ func desireIn(tx store.Tx, d *models.DesiredLRP) error {
 // actual_lrp_changed (preceded by actual_lrp_crashed when crashed is set).
 func (w writer) changeActual(guid string, index int32, crashed bool, change func(a *models.ActualLRP)) []store.Record {
 	GinkgoHelper()
+	return w.changeActualTraced(guid, index, crashed, "", change)
+}
+
+// changeActualTraced is changeActual whose events carry the trace id.
+func (w writer) changeActualTraced(guid string, index int32, crashed bool, traceID string, change func(a *models.ActualLRP)) []store.Record {
+	GinkgoHelper()
 	return w.update(func(tx store.Tx) error {
 		before, err := tx.ActualLRP(guid, index)
 		if err != nil {
@@ -91,11 +97,31 @@ func (w writer) changeActual(guid string, index int32, crashed bool, change func
 			return err
 		}
 		if crashed {
-			if err := tx.Append(models.NewActualLRPCrashedEvent(before, after)); err != nil {
+			crash := models.NewActualLRPCrashedEvent(before, after)
+			crash.TraceId = traceID
+			if err := tx.Append(crash); err != nil {
 				return err
 			}
 		}
-		return tx.Append(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
+		changed := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
+		changed.TraceId = traceID
+		return tx.Append(changed)
+	})
+}
+
+// start reports an instance RUNNING on a cell, whichever cell claimed it (as a cell may
+// start what another claimed), with BBS's start options; its event carries traceID.
+func (w writer) start(guid string, index int32, cell, traceID string) []store.Record {
+	GinkgoHelper()
+	return w.changeActualTraced(guid, index, false, traceID, func(a *models.ActualLRP) {
+		a.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("ig-"+guid+"-"+cell, cell)
+		a.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.9", "10.255.0.9", models.ActualLRPNetInfo_PreferredAddressInstance,
+			models.NewPortMapping(61001, 8080))
+		a.State = models.ActualLRPStateRunning
+		a.ActualLrpInternalRoutes = []*models.ActualLRPInternalRoute{{Hostname: guid + ".apps.internal"}}
+		a.MetricTags = map[string]string{"app": guid}
+		a.SetRoutable(true)
+		a.AvailabilityZone = "z1"
 	})
 }
 
@@ -145,7 +171,7 @@ func (w writer) annotate(guid, annotation string) []store.Record {
 		}
 		after := before.Copy()
 		after.Annotation = annotation
-		after.ModificationTag = after.ModificationTag.Next()
+		after.ModificationTag.Increment()
 		if err := tx.UpdateDesiredLRP(after); err != nil {
 			return err
 		}
@@ -265,12 +291,53 @@ func (w writer) scenario() {
 	w.deleteTask("task-1")             // task_removed 1 (no cell)
 }
 
-// keyed is an event as "type key", the shape the filter specs expect.
+// moveScenario writes a history of instances that change cells (see moveCases).
+func (w writer) moveScenario() {
+	GinkgoHelper()
+	w.desire("lrp-m", "d1", 2)            // desired_lrp_created m; actual_lrp_created m/0, m/1 (no cell)
+	w.claim("lrp-m", 0, "cell-a")         // actual_lrp_changed m/0 (no cell -> cell-a)
+	w.start("lrp-m", 0, "cell-b", "tr-1") // actual_lrp_changed m/0 (cell-a -> cell-b): a start on cell-b of what cell-a claimed
+	w.claim("lrp-m", 1, "cell-a")         // actual_lrp_changed m/1 (no cell -> cell-a)
+	w.claim("lrp-m", 1, "cell-b")         // actual_lrp_changed m/1 (cell-a -> cell-b): the claim moved
+	w.removeActual("lrp-m", 0)            // actual_lrp_removed m/0 (cell-b)
+}
+
+// keyed is an event as "type key", the shape the filter specs expect. The key is the
+// record the event is about: Key() for desired LRP and task events, the instance slot
+// ("process_guid/index") for actual LRP events of both views, whose Key() is the instance
+// guid (BBS's).
 func keyed(name string, data []byte) string {
 	GinkgoHelper()
 	ev, err := models.DecodeEvent(name, data)
 	Expect(err).NotTo(HaveOccurred())
-	return name + " " + ev.Key()
+	return name + " " + label(ev)
+}
+
+// label is the record an event is about (see keyed).
+func label(ev models.Event) string {
+	GinkgoHelper()
+	group := func(g *models.ActualLRPGroup) string {
+		a, _, err := g.Resolve()
+		Expect(err).NotTo(HaveOccurred())
+		return a.ActualLRPKey.String()
+	}
+	switch e := ev.(type) {
+	case *models.ActualLRPCreatedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPChangedEvent:
+		return group(e.After)
+	case *models.ActualLRPRemovedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPCrashedEvent:
+		return e.ActualLRPKey.String()
+	case *models.ActualLRPInstanceCreatedEvent:
+		return e.ActualLrp.ActualLRPKey.String()
+	case *models.ActualLRPInstanceChangedEvent:
+		return e.ActualLRPKey.String()
+	case *models.ActualLRPInstanceRemovedEvent:
+		return e.ActualLrp.ActualLRPKey.String()
+	}
+	return ev.Key()
 }
 
 // keys returns the received events (without snapshot_end and stream_end) as "type key".
