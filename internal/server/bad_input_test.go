@@ -15,6 +15,8 @@ import (
 var postRoutes = []string{
 	"/v1/domains/list", "/v1/domains/upsert",
 	"/v1/desired_lrps/list", "/v1/desired_lrps/get_by_process_guid",
+	"/v1/desired_lrps/scheduling_infos/list", "/v1/desired_lrps/scheduling_infos/get_by_process_guid",
+	"/v1/desired_lrps/routing_infos/list",
 	"/v1/desired_lrp/desire", "/v1/desired_lrp/update", "/v1/desired_lrp/remove",
 	"/v1/actual_lrps/list", "/v1/actual_lrps/claim", "/v1/actual_lrps/start", "/v1/actual_lrps/crash",
 	"/v1/actual_lrps/fail", "/v1/actual_lrps/remove", "/v1/actual_lrps/retire",
@@ -80,6 +82,69 @@ var _ = Describe("bad requests", func() {
 			changesNothing()
 		})
 	})
+
+	// Strict decoding (API.md section 1): a duplicate key, a key that differs from a field's
+	// name only by case, invalid UTF-8 and an unknown field are InvalidJSON, wherever they
+	// are in the body, and change nothing.
+	DescribeTable("strict JSON: a body that is not exactly the request's JSON is InvalidJSON and changes nothing",
+		func(route, body string) {
+			h.fails(route, body, http.StatusBadRequest, models.InvalidJSON)
+			changesNothing()
+			Expect(h.fails("/v1/desired_lrps/get_by_process_guid", `{"process_guid":"x"}`, http.StatusNotFound, models.ResourceNotFound)).
+				NotTo(BeEmpty(), "no LRP x was created")
+		},
+		// duplicate keys
+		Entry("a duplicate desired_lrp", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","instances":1},`+
+				`"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","instances":2}}`),
+		Entry("a duplicate key inside the LRP", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","instances":1,"instances":2}}`),
+		Entry("a duplicate key inside the action", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","action":{"run":{"path":"/a","path":"/b"}}}}`),
+		Entry("a duplicate key inside the routes", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","routes":{"cf-router":{"port":1,"port":2}}}}`),
+		Entry("a duplicate router in the routes", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x","routes":{"cf-router":[],"cf-router":[]}}}`),
+		Entry("a duplicate process_guid on get", "/v1/desired_lrps/get_by_process_guid", `{"process_guid":"web","process_guid":"web"}`),
+		Entry("a duplicate instances on update", "/v1/desired_lrp/update", `{"process_guid":"web","update":{"instances":3,"instances":4}}`),
+		Entry("a duplicate routable on start", "/v1/actual_lrps/start",
+			`{"actual_lrp_key":{"process_guid":"web","index":0,"domain":"apps"},"instance_key":{"instance_guid":"ig-1","cell_id":"cell-1"},`+
+				`"net_info":{"address":"10.0.0.1","ports":[]},"routable":true,"routable":false}`),
+		Entry("a duplicate task_guid on task desire", "/v1/tasks/desire",
+			`{"task_guid":"t3","task_guid":"t4","domain":"apps","task_definition":{"rootfs":"docker:///x"}}`),
+		// keys that differ from a field's name only by case
+		Entry("a case variant beside the field on get", "/v1/desired_lrps/get_by_process_guid", `{"process_guid":"a","PROCESS_GUID":"b"}`),
+		Entry("a case variant alone on get", "/v1/desired_lrps/get_by_process_guid", `{"PROCESS_GUID":"web"}`),
+		Entry("a case variant on the scheduling info get", "/v1/desired_lrps/scheduling_infos/get_by_process_guid", `{"Process_Guid":"web"}`),
+		Entry("a case variant beside the field on desire", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","PROCESS_GUID":"y","domain":"apps","rootfs":"docker:///x"}}`),
+		Entry("a case variant of desired_lrp on desire", "/v1/desired_lrp/desire",
+			`{"Desired_LRP":{"process_guid":"x","domain":"apps","rootfs":"docker:///x"}}`),
+		Entry("a case variant of a key's field on claim", "/v1/actual_lrps/claim",
+			`{"process_guid":"web","index":1,"instance_key":{"instance_guid":"ig-1","Cell_Id":"cell-1"}}`),
+		Entry("a case variant of a list filter", "/v1/actual_lrps/list", `{"Process_Guids":["web"]}`),
+		// invalid UTF-8
+		Entry("invalid UTF-8 in a value on desire", "/v1/desired_lrp/desire",
+			"{\"desired_lrp\":{\"process_guid\":\"x\",\"domain\":\"apps\",\"rootfs\":\"docker:///x\",\"annotation\":\"caf\xe9\"}}"),
+		Entry("invalid UTF-8 in a key on desire", "/v1/desired_lrp/desire",
+			"{\"desired_lrp\":{\"process_guid\":\"x\",\"domain\":\"apps\",\"rootfs\":\"docker:///x\",\"\xff\":1}}"),
+		Entry("invalid UTF-8 in the action", "/v1/desired_lrp/desire",
+			"{\"desired_lrp\":{\"process_guid\":\"x\",\"domain\":\"apps\",\"rootfs\":\"docker:///x\",\"action\":{\"run\":{\"path\":\"/\xc3\"}}}}"),
+		Entry("invalid UTF-8 on get", "/v1/desired_lrps/get_by_process_guid", "{\"process_guid\":\"web\xff\"}"),
+		Entry("invalid UTF-8 on task desire", "/v1/tasks/desire",
+			"{\"task_guid\":\"t3\",\"domain\":\"apps\",\"task_definition\":{\"rootfs\":\"docker:///x\",\"result_file\":\"\xfe\"}}"),
+		// unknown fields
+		Entry("an unknown field beside desired_lrp", "/v1/desired_lrp/desire",
+			`{"desired_lrp":{"process_guid":"x","domain":"apps","rootfs":"docker:///x"},"extra":1}`),
+		Entry("an unknown field in the net info on start", "/v1/actual_lrps/start",
+			`{"actual_lrp_key":{"process_guid":"web","index":0,"domain":"apps"},"instance_key":{"instance_guid":"ig-1","cell_id":"cell-1"},`+
+				`"net_info":{"address":"10.0.0.1","ports":[],"colour":"red"}}`),
+		Entry("an unknown field in an internal route on start", "/v1/actual_lrps/start",
+			`{"actual_lrp_key":{"process_guid":"web","index":0,"domain":"apps"},"instance_key":{"instance_guid":"ig-1","cell_id":"cell-1"},`+
+				`"net_info":{"address":"10.0.0.1","ports":[]},"internal_routes":[{"hostname":"a","port":1}]}`),
+		Entry("an unknown filter of the routing infos", "/v1/desired_lrps/routing_infos/list", `{"domain":"apps"}`),
+		Entry("an unknown field in an update", "/v1/desired_lrp/update", `{"process_guid":"web","update":{"instances":3,"rootfs":"docker:///y"}}`),
+	)
 
 	// field is what the error message must name for an InvalidRequest ("" for other types).
 	DescribeTable("refused requests change nothing and emit nothing",

@@ -53,7 +53,8 @@ var _ = Describe("the routes", func() {
 			evs := h.expectEvents("desired_lrp_created web", "actual_lrp_created web/0", "actual_lrp_created web/1")
 			created := evs[0].Event.(*models.DesiredLRPCreatedEvent).DesiredLrp
 			Expect(created.ImageUsername).To(Equal("user"))
-			Expect(created.Routes).To(HaveKey("cf-router"))
+			Expect(created.Routes).NotTo(BeNil())
+			Expect(string(*(*created.Routes)["cf-router"])).To(MatchJSON(`[{"hostname":"web.example.com","port":8080}]`))
 			for _, e := range evs[1:] {
 				a := e.Event.(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance
 				Expect(a.State).To(Equal(models.ActualLRPStateUnclaimed))
@@ -73,12 +74,12 @@ var _ = Describe("the routes", func() {
 			Expect(changed.Before.Instances).To(BeEquivalentTo(2))
 			Expect(changed.After.Instances).To(BeEquivalentTo(4))
 			Expect(changed.After.Annotation).To(Equal("v2"))
-			Expect(changed.After.ModificationTag).To(Equal(changed.Before.ModificationTag.Next()))
+			Expect(*changed.After.ModificationTag).To(Equal(changed.Before.ModificationTag.Next()))
 
 			By("changing routes only")
 			h.ok("/v1/desired_lrp/update", `{"process_guid":"web","update":{"routes":{"tcp-router":[]}}}`)
 			evs = h.expectEvents("desired_lrp_changed web")
-			Expect(evs[0].Event.(*models.DesiredLRPChangedEvent).After.Routes).To(HaveKey("tcp-router"))
+			Expect(*evs[0].Event.(*models.DesiredLRPChangedEvent).After.Routes).To(HaveKey("tcp-router"))
 
 			By("scaling down")
 			h.ok("/v1/desired_lrp/update", `{"process_guid":"web","update":{"instances":1}}`)
@@ -126,10 +127,11 @@ var _ = Describe("the routes", func() {
 			h.ok("/v1/actual_lrps/claim", claim)
 			evs := h.expectEvents("actual_lrp_changed web/0")
 			ch := evs[0].Event.(*models.ActualLRPChangedEvent)
-			Expect(ch.Before.State).To(Equal(models.ActualLRPStateUnclaimed))
-			Expect(ch.After.State).To(Equal(models.ActualLRPStateClaimed))
-			Expect(ch.After.CellId).To(Equal("cell-1"))
-			Expect(ch.After.ModificationTag.Index).To(BeEquivalentTo(1))
+			Expect(ch.Before.Instance.State).To(Equal(models.ActualLRPStateUnclaimed))
+			Expect(ch.After.Instance.State).To(Equal(models.ActualLRPStateClaimed))
+			Expect(ch.After.Instance.CellId).To(Equal("cell-1"))
+			Expect(ch.After.Instance.ModificationTag.Index).To(BeEquivalentTo(1))
+			Expect(evs[0].Key).To(BeEmpty(), "the key of a changed event is the before's instance guid (BBS's): none before a claim")
 
 			By("a repeated claim changes nothing")
 			h.ok("/v1/actual_lrps/claim", claim)
@@ -138,7 +140,8 @@ var _ = Describe("the routes", func() {
 			start := map[string]any{"actual_lrp_key": actualKey("web", 0), "instance_key": instanceKey("ig-1", "cell-1"), "net_info": netInfo}
 			h.ok("/v1/actual_lrps/start", start)
 			evs = h.expectEvents("actual_lrp_changed web/0")
-			running := evs[0].Event.(*models.ActualLRPChangedEvent).After
+			Expect(evs[0].Key).To(Equal("ig-1"))
+			running := evs[0].Event.(*models.ActualLRPChangedEvent).After.Instance
 			Expect(running.State).To(Equal(models.ActualLRPStateRunning))
 			Expect(running.Address).To(Equal("10.0.0.1"))
 			Expect(running.Ports).To(Equal([]*models.PortMapping{models.NewPortMapping(61001, 8080)}))
@@ -180,7 +183,7 @@ var _ = Describe("the routes", func() {
 			h.ok("/v1/actual_lrps/start", start)
 			h.ok("/v1/actual_lrps/crash", crash)
 			evs = h.expectEvents("actual_lrp_changed web/0", "actual_lrp_crashed web/0", "actual_lrp_changed web/0")
-			crashed := evs[2].Event.(*models.ActualLRPChangedEvent).After
+			crashed := evs[2].Event.(*models.ActualLRPChangedEvent).After.Instance
 			Expect(crashed.State).To(Equal(models.ActualLRPStateCrashed))
 			Expect(crashed.CrashCount).To(BeEquivalentTo(4))
 			Expect(crashed.ActualLRPInstanceKey.Empty()).To(BeTrue())
@@ -190,7 +193,7 @@ var _ = Describe("the routes", func() {
 		It("fails an UNCLAIMED instance's placement", func() {
 			h.ok("/v1/actual_lrps/fail", map[string]any{"actual_lrp_key": actualKey("web", 1), "error_message": "insufficient resources"})
 			evs := h.expectEvents("actual_lrp_changed web/1")
-			Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.PlacementError).To(Equal("insufficient resources"))
+			Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.Instance.PlacementError).To(Equal("insufficient resources"))
 			Expect(actual("web", 1).PlacementError).To(Equal("insufficient resources"))
 		})
 

@@ -122,7 +122,36 @@ type event struct {
 	Event   models.Event
 }
 
-func (e event) String() string { return e.Type + " " + e.Key }
+// String is "type record": the record is Key() for desired LRP and task events, the
+// instance slot ("process_guid/index") for actual LRP events, whose Key() is the instance
+// guid (BBS's).
+func (e event) String() string { return e.Type + " " + label(e.Event) }
+
+// label is the record an event is about (see event.String).
+func label(ev models.Event) string {
+	group := func(g *models.ActualLRPGroup) string {
+		a, _, err := g.Resolve()
+		Expect(err).NotTo(HaveOccurred())
+		return a.ActualLRPKey.String()
+	}
+	switch e := ev.(type) {
+	case *models.ActualLRPCreatedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPChangedEvent:
+		return group(e.After)
+	case *models.ActualLRPRemovedEvent:
+		return group(e.ActualLrpGroup)
+	case *models.ActualLRPCrashedEvent:
+		return e.ActualLRPKey.String()
+	case *models.ActualLRPInstanceCreatedEvent:
+		return e.ActualLrp.ActualLRPKey.String()
+	case *models.ActualLRPInstanceChangedEvent:
+		return e.ActualLRPKey.String()
+	case *models.ActualLRPInstanceRemovedEvent:
+		return e.ActualLrp.ActualLRPKey.String()
+	}
+	return ev.Key()
+}
 
 // newEvents returns the log records appended since the last call, decoded, in order.
 func (h *harness) newEvents() []event {
@@ -137,6 +166,7 @@ func (h *harness) newEvents() []event {
 		for _, r := range recs {
 			ev, err := models.DecodeEvent(r.Type, r.Payload)
 			Expect(err).NotTo(HaveOccurred())
+			Expect(r.Key).To(Equal(ev.Key()), "a record's key is its event's")
 			Expect(string(r.Payload)).NotTo(ContainSubstring("image_password"))
 			Expect(r.Payload).NotTo(ContainSubstring("s3cret"))
 			out = append(out, event{Seq: r.Seq, Type: r.Type, Key: r.Key, Payload: r.Payload, Event: ev})
@@ -205,13 +235,12 @@ var taskDef = map[string]any{
 	"memory_mb": 64, "image_username": "user", "image_password": "s3cret",
 }
 
-// decodeAs decodes data into a new T, strictly.
+// decodeAs decodes data into a new T, strictly (as the models' JSON: every member known,
+// no duplicate).
 func decodeAs[T any](data []byte) T {
 	GinkgoHelper()
 	var v T
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	Expect(dec.Decode(&v)).To(Succeed(), "answer: %s", data)
+	Expect(models.UnmarshalStrict(data, &v)).To(Succeed(), "answer: %s", data)
 	return v
 }
 

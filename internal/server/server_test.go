@@ -182,8 +182,8 @@ var _ = Describe("Server", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Restarted).To(Equal(1))
 		evs := h.expectEvents("actual_lrp_changed web/0")
-		Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.State).To(Equal(models.ActualLRPStateUnclaimed))
-		Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.Since).To(Equal(clock().UnixNano()))
+		Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.Instance.State).To(Equal(models.ActualLRPStateUnclaimed))
+		Expect(evs[0].Event.(*models.ActualLRPChangedEvent).After.Instance.Since).To(Equal(clock().UnixNano()))
 	})
 
 	It("trims the log in the background, keeping the head", func() {
