@@ -144,6 +144,47 @@ var _ = Describe("Service", func() {
 			Expect(evs[2].(*models.ActualLRPCreatedEvent).ActualLrpGroup.Instance.State).To(Equal(models.ActualLRPStateRunning))
 		})
 
+		It("keeps the start options, ignores a repeated start with the same ones, and refuses bad ones", func() {
+			routable := true
+			opts := lifecycle.StartOptions{
+				InternalRoutes:   []*models.ActualLRPInternalRoute{{Hostname: "web.apps.internal"}},
+				MetricTags:       map[string]string{"source_id": "web"},
+				Routable:         &routable,
+				AvailabilityZone: "z1",
+			}
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, opts)).To(Succeed())
+			routable = false // the service keeps its own copy
+			opts.InternalRoutes[0].Hostname = "changed"
+			evs := f.newEvents()
+			Expect(types(evs)).To(Equal([]string{"actual_lrp_changed web/0"}))
+			a := evs[0].(*models.ActualLRPChangedEvent).After.Instance
+			Expect(a.ActualLrpInternalRoutes).To(Equal([]*models.ActualLRPInternalRoute{{Hostname: "web.apps.internal"}}))
+			Expect(a.MetricTags).To(Equal(map[string]string{"source_id": "web"}))
+			Expect(a.GetRoutable()).To(BeTrue())
+			Expect(a.AvailabilityZone).To(Equal("z1"))
+			Expect(f.actual("web", 0)).To(Equal(a))
+
+			same := lifecycle.StartOptions{
+				InternalRoutes:   []*models.ActualLRPInternalRoute{{Hostname: "web.apps.internal"}},
+				MetricTags:       map[string]string{"source_id": "web"},
+				Routable:         a.Routable,
+				AvailabilityZone: "z1",
+			}
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, same)).To(Succeed())
+			Expect(f.newEvents()).To(BeEmpty())
+
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
+			evs = f.newEvents()
+			Expect(types(evs)).To(Equal([]string{"actual_lrp_changed web/0"}))
+			Expect(evs[0].(*models.ActualLRPChangedEvent).After.Instance.RoutableExists()).To(BeFalse())
+
+			bad := lifecycle.StartOptions{InternalRoutes: []*models.ActualLRPInternalRoute{{Hostname: ""}}}
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, bad)).To(MatchError(models.ErrInvalidRequest))
+			bad = lifecycle.StartOptions{MetricTags: map[string]string{"": "x"}}
+			Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, bad)).To(MatchError(models.ErrInvalidRequest))
+			Expect(f.newEvents()).To(BeEmpty())
+		})
+
 		It("restarts the first three crashes at once, then backs off until convergence restarts it", func() {
 			for i := 1; i <= 3; i++ {
 				Expect(f.svc.StartActualLRP(ctx, key("web", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
