@@ -1,8 +1,6 @@
 package models_test
 
 import (
-	"encoding/json"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -31,9 +29,10 @@ var _ = Describe("Copies and updates", func() {
 			Expect(c).NotTo(BeIdenticalTo(d))
 
 			c.EnvironmentVariables[0].Value = "changed"
+			c.EnvironmentVariables[1] = &models.EnvironmentVariable{Name: "C"}
 			c.Ports[0] = 1
-			c.Routes["cf-router"][0] = 'X'
-			c.Routes["new-router"] = json.RawMessage(`{}`)
+			(*(*c.Routes)["cf-router"])[0] = 'X'
+			(*c.Routes)["new-router"] = rawMessage(`{}`)
 			c.MetricTags["source"].Static = "changed"
 			c.MetricTags["new"] = &models.MetricTagValue{Static: "n"}
 			c.PlacementTags[0] = "changed"
@@ -56,18 +55,25 @@ var _ = Describe("Copies and updates", func() {
 			c := a.Copy()
 			Expect(c).To(Equal(a))
 			c.Ports[0].HostPort = 1
-			c.Ports = append(c.Ports, models.PortMapping{ContainerPort: 3})
+			c.Ports[1] = models.NewPortMapping(5, 6)
+			c.Ports = append(c.Ports, models.NewPortMapping(3, 4))
+			c.ActualLrpInternalRoutes[0].Hostname = "changed"
+			c.MetricTags["app_name"] = "changed"
+			*c.Routable = false
 			c.CellId = "other"
 			Expect(a).To(Equal(newActualLRP(running, instanceKey)))
 		})
 
 		It("deep copies Routes", func() {
-			r := models.Routes{"a": json.RawMessage(`[1]`)}
+			r := *routesOf("a", `[1]`)
+			r["nil"] = nil
 			c := r.Copy()
 			Expect(c).To(Equal(r))
-			c["a"][1] = '2'
-			c["b"] = json.RawMessage(`{}`)
-			Expect(r).To(Equal(models.Routes{"a": json.RawMessage(`[1]`)}))
+			Expect(c.Equal(r)).To(BeTrue())
+			(*c["a"])[1] = '2'
+			c["b"] = rawMessage(`{}`)
+			Expect(r).To(Equal(models.Routes{"a": rawMessage(`[1]`), "nil": nil}))
+			Expect(c.Equal(r)).To(BeFalse())
 		})
 
 		It("deep copies a Task and its definition", func() {
@@ -83,20 +89,12 @@ var _ = Describe("Copies and updates", func() {
 		})
 	})
 
-	Describe("ModificationTag.Increment", func() {
-		It("keeps the epoch and adds one to the index", func() {
-			tag := models.ModificationTag{Epoch: "e", Index: 41}
-			Expect(tag.Increment()).To(Equal(models.ModificationTag{Epoch: "e", Index: 42}))
-			Expect(tag.Index).To(BeEquivalentTo(41))
-		})
-	})
-
 	Describe("DesiredLRPUpdate", func() {
 		It("IsEmpty only when every field is nil", func() {
 			Expect((&models.DesiredLRPUpdate{}).IsEmpty()).To(BeTrue())
 			Expect((&models.DesiredLRPUpdate{Instances: ptr(int32(0))}).IsEmpty()).To(BeFalse())
 			Expect((&models.DesiredLRPUpdate{Annotation: ptr("")}).IsEmpty()).To(BeFalse())
-			Expect((&models.DesiredLRPUpdate{Routes: ptr(models.Routes{})}).IsEmpty()).To(BeFalse())
+			Expect((&models.DesiredLRPUpdate{Routes: &models.Routes{}}).IsEmpty()).To(BeFalse())
 			Expect((&models.DesiredLRPUpdate{MetricTags: map[string]*models.MetricTagValue{}}).IsEmpty()).To(BeFalse())
 		})
 
@@ -104,7 +102,7 @@ var _ = Describe("Copies and updates", func() {
 			d := newDesiredLRP()
 			after := (&models.DesiredLRPUpdate{}).Apply(d)
 			want := newDesiredLRP()
-			want.ModificationTag = models.ModificationTag{Epoch: "epoch-1", Index: 4}
+			want.ModificationTag = &models.ModificationTag{Epoch: "epoch-1", Index: 4}
 			Expect(after).To(Equal(want))
 			Expect(d).To(Equal(newDesiredLRP()))
 		})
@@ -128,34 +126,65 @@ var _ = Describe("Copies and updates", func() {
 				func(d *models.DesiredLRP) { d.Annotation = "new" }),
 			Entry("annotation cleared", &models.DesiredLRPUpdate{Annotation: ptr("")},
 				func(d *models.DesiredLRP) { d.Annotation = "" }),
-			Entry("routes", &models.DesiredLRPUpdate{Routes: ptr(models.Routes{"tcp-router": json.RawMessage(`[]`)})},
-				func(d *models.DesiredLRP) { d.Routes = models.Routes{"tcp-router": json.RawMessage(`[]`)} }),
+			Entry("routes", &models.DesiredLRPUpdate{Routes: routesOf("tcp-router", `[]`)},
+				func(d *models.DesiredLRP) { d.Routes = routesOf("tcp-router", `[]`) }),
 			Entry("metric tags", &models.DesiredLRPUpdate{MetricTags: map[string]*models.MetricTagValue{"m": {Static: "v"}}},
 				func(d *models.DesiredLRP) { d.MetricTags = map[string]*models.MetricTagValue{"m": {Static: "v"}} }),
 			Entry("everything", &models.DesiredLRPUpdate{
 				Instances:  ptr(int32(1)),
 				Annotation: ptr("all"),
-				Routes:     ptr(models.Routes{}),
+				Routes:     &models.Routes{},
 				MetricTags: map[string]*models.MetricTagValue{},
 			}, func(d *models.DesiredLRP) {
 				d.Instances, d.Annotation = 1, "all"
-				d.Routes = models.Routes{}
+				d.Routes = &models.Routes{}
 				d.MetricTags = map[string]*models.MetricTagValue{}
 			}),
 		)
 
 		It("the result does not share routes or metric tags with the update", func() {
 			u := &models.DesiredLRPUpdate{
-				Routes:     ptr(models.Routes{"r": json.RawMessage(`[1]`)}),
+				Routes:     routesOf("r", `[1]`),
 				MetricTags: map[string]*models.MetricTagValue{"m": {Static: "v"}},
 			}
 			after := u.Apply(newDesiredLRP())
-			(*u.Routes)["r"][1] = '2'
-			(*u.Routes)["extra"] = json.RawMessage(`{}`)
+			(*(*u.Routes)["r"])[1] = '2'
+			(*u.Routes)["extra"] = rawMessage(`{}`)
 			u.MetricTags["m"].Static = "changed"
 			u.MetricTags["extra"] = &models.MetricTagValue{Static: "x"}
-			Expect(after.Routes).To(Equal(models.Routes{"r": json.RawMessage(`[1]`)}))
+			Expect(after.Routes).To(Equal(routesOf("r", `[1]`)))
 			Expect(after.MetricTags).To(Equal(map[string]*models.MetricTagValue{"m": {Static: "v"}}))
+		})
+
+		It("an LRP without a modification tag gets one at index 1", func() {
+			d := newDesiredLRP()
+			d.ModificationTag = nil
+			after := (&models.DesiredLRPUpdate{}).Apply(d)
+			Expect(after.ModificationTag).To(Equal(&models.ModificationTag{Index: 1}))
+			Expect(d.ModificationTag).To(BeNil())
+		})
+
+		It("the setters and ...Exists are BBS's", func() {
+			u := &models.DesiredLRPUpdate{}
+			Expect(u.InstancesExists()).To(BeFalse())
+			Expect(u.AnnotationExists()).To(BeFalse())
+			Expect(u.GetInstances()).To(BeEquivalentTo(0))
+			Expect(u.GetAnnotation()).To(BeEmpty())
+
+			u.SetInstances(0)
+			Expect(u.InstancesExists()).To(BeTrue())
+			Expect(u.GetInstances()).To(BeEquivalentTo(0))
+			u.SetInstances(3)
+			Expect(u.GetInstances()).To(BeEquivalentTo(3))
+
+			u.SetAnnotation("")
+			Expect(u.AnnotationExists()).To(BeTrue())
+			Expect(u.GetAnnotation()).To(BeEmpty())
+			u.SetAnnotation("a")
+			Expect(u.GetAnnotation()).To(Equal("a"))
+
+			Expect(u).To(Equal(&models.DesiredLRPUpdate{Instances: ptr(int32(3)), Annotation: ptr("a")}))
+			Expect(u.IsEmpty()).To(BeFalse())
 		})
 
 		It("successive updates keep counting", func() {
@@ -164,7 +193,7 @@ var _ = Describe("Copies and updates", func() {
 				d = (&models.DesiredLRPUpdate{Instances: ptr(d.Instances + 1)}).Apply(d)
 			}
 			Expect(d.Instances).To(BeEquivalentTo(5))
-			Expect(d.ModificationTag).To(Equal(models.ModificationTag{Epoch: "epoch-1", Index: 6}))
+			Expect(d.ModificationTag).To(Equal(&models.ModificationTag{Epoch: "epoch-1", Index: 6}))
 		})
 	})
 

@@ -45,15 +45,15 @@ var _ = Describe("Redaction", func() {
 			Expect(string(marshal(e))).To(ContainSubstring(`"image_password":"s3cret"`))
 		},
 		Entry(models.EventTypeDesiredLRPCreated, secretEventCase{
-			func() models.Event { return models.NewDesiredLRPCreatedEvent(newDesiredLRP()) },
+			func() models.Event { return models.NewDesiredLRPCreatedEvent(newDesiredLRP(), "t") },
 			func(e models.Event) models.Event {
 				c := *e.(*models.DesiredLRPCreatedEvent)
-				c.DesiredLRP = desiredWithoutPassword(c.DesiredLRP)
+				c.DesiredLrp = desiredWithoutPassword(c.DesiredLrp)
 				return &c
 			},
 		}),
 		Entry(models.EventTypeDesiredLRPChanged, secretEventCase{
-			func() models.Event { e := desiredChanged(); e.TraceID = "t"; return e },
+			func() models.Event { e := desiredChanged(); e.TraceId = "t"; return e },
 			func(e models.Event) models.Event {
 				c := *e.(*models.DesiredLRPChangedEvent)
 				c.Before, c.After = desiredWithoutPassword(c.Before), desiredWithoutPassword(c.After)
@@ -85,10 +85,10 @@ var _ = Describe("Redaction", func() {
 			},
 		}),
 		Entry(models.EventTypeDesiredLRPRemoved, secretEventCase{
-			func() models.Event { return models.NewDesiredLRPRemovedEvent(newDesiredLRP()) },
+			func() models.Event { return models.NewDesiredLRPRemovedEvent(newDesiredLRP(), "") },
 			func(e models.Event) models.Event {
 				c := *e.(*models.DesiredLRPRemovedEvent)
-				c.DesiredLRP = desiredWithoutPassword(c.DesiredLRP)
+				c.DesiredLrp = desiredWithoutPassword(c.DesiredLrp)
 				return &c
 			},
 		}),
@@ -101,7 +101,7 @@ var _ = Describe("Redaction", func() {
 			},
 		}),
 		Entry(models.EventTypeTaskChanged, secretEventCase{
-			func() models.Event { e := taskChanged(); e.TraceID = "t"; return e },
+			func() models.Event { e := taskChanged(); e.TraceId = "t"; return e },
 			func(e models.Event) models.Event {
 				c := *e.(*models.TaskChangedEvent)
 				c.Before, c.After = taskWithoutPassword(c.Before), taskWithoutPassword(c.After)
@@ -127,12 +127,12 @@ var _ = Describe("Redaction", func() {
 		Entry("desired_lrp_created without credentials", func() models.Event {
 			d := newDesiredLRP()
 			d.ImageUsername, d.ImagePassword = "", ""
-			return models.NewDesiredLRPCreatedEvent(d)
+			return models.NewDesiredLRPCreatedEvent(d, "")
 		}()),
 		Entry("desired_lrp_created with a username only", func() models.Event {
 			d := newDesiredLRP()
 			d.ImagePassword = ""
-			return models.NewDesiredLRPCreatedEvent(d)
+			return models.NewDesiredLRPCreatedEvent(d, "")
 		}()),
 		Entry("desired_lrp_removed without an LRP", &models.DesiredLRPRemovedEvent{}),
 		Entry("desired_lrp_changed without LRPs", &models.DesiredLRPChangedEvent{}),
@@ -144,10 +144,13 @@ var _ = Describe("Redaction", func() {
 			return e
 		}()),
 		Entry("task_removed without a task", &models.TaskRemovedEvent{}),
-		Entry("actual_lrp_created", models.NewActualLRPCreatedEvent(newActualLRP(running, instanceKey))),
-		Entry("actual_lrp_changed", actualChanged()),
-		Entry("actual_lrp_removed", models.NewActualLRPRemovedEvent(newActualLRP(running, instanceKey))),
+		Entry("actual_lrp_created", models.NewActualLRPCreatedEvent(groupOn(running, "cell-a"))),
+		Entry("actual_lrp_changed", groupChange(claimed, "cell-a", running, "cell-a")),
+		Entry("actual_lrp_removed", models.NewActualLRPRemovedEvent(groupOn(running, "cell-a"))),
 		Entry("actual_lrp_crashed", actualCrashed()),
+		Entry("actual_lrp_instance_created", models.NewActualLRPInstanceCreatedEvent(actualOn(running, "cell-a"), "")),
+		Entry("actual_lrp_instance_changed", models.NewActualLRPInstanceChangedEvent(actualOn(claimed, "cell-a"), actualOn(running, "cell-a"), "")),
+		Entry("actual_lrp_instance_removed", models.NewActualLRPInstanceRemovedEvent(actualOn(running, "cell-a"), "")),
 		Entry("snapshot_end", &models.SnapshotEndEvent{}),
 	)
 

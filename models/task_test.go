@@ -8,10 +8,10 @@ import (
 )
 
 const (
-	pending    = models.TaskStatePending
-	taskRun    = models.TaskStateRunning
-	completed  = models.TaskStateCompleted
-	resolving  = models.TaskStateResolving
+	pending    = models.Task_Pending
+	taskRun    = models.Task_Running
+	completed  = models.Task_Completed
+	resolving  = models.Task_Resolving
 	now        = int64(5000)
 	cellOne    = "cell-1"
 	cellTwo    = "cell-2"
@@ -69,7 +69,7 @@ var _ = Describe("Task lifecycle", func() {
 		})
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state, cell string) {
+			func(state models.Task_State, cell string) {
 				t := newTask(state, cell)
 				before := t.Copy()
 				after, shouldStart, err := t.Start(cellOne, now)
@@ -115,7 +115,7 @@ var _ = Describe("Task lifecycle", func() {
 		})
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state, cell string) {
+			func(state models.Task_State, cell string) {
 				t := newTask(state, cell)
 				before := t.Copy()
 				after, err := t.Complete(cellOne, false, "", "r", now)
@@ -131,7 +131,7 @@ var _ = Describe("Task lifecycle", func() {
 
 	Describe("Cancel", func() {
 		DescribeTable("completes a PENDING or RUNNING task as failed and cancelled",
-			func(state, cell string) {
+			func(state models.Task_State, cell string) {
 				t := newTask(state, cell)
 				t.Result = "partial"
 				before := t.Copy()
@@ -151,7 +151,7 @@ var _ = Describe("Task lifecycle", func() {
 		)
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state string) {
+			func(state models.Task_State) {
 				t := newTask(state, noCell)
 				before := t.Copy()
 				after, err := t.Cancel(now)
@@ -166,7 +166,7 @@ var _ = Describe("Task lifecycle", func() {
 
 	Describe("Reject", func() {
 		DescribeTable("puts a PENDING or RUNNING task back to PENDING, off its cell, counting the rejection",
-			func(state, cell string, priorRejections int32) {
+			func(state models.Task_State, cell string, priorRejections int32) {
 				t := newTask(state, cell)
 				t.RejectionCount = priorRejections
 				before := t.Copy()
@@ -187,7 +187,7 @@ var _ = Describe("Task lifecycle", func() {
 		)
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state string) {
+			func(state models.Task_State) {
 				t := newTask(state, noCell)
 				before := t.Copy()
 				after, err := t.Reject(rejectWhy, now)
@@ -214,7 +214,7 @@ var _ = Describe("Task lifecycle", func() {
 		})
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state, cell string) {
+			func(state models.Task_State, cell string) {
 				t := newTask(state, cell)
 				before := t.Copy()
 				after, err := t.Resolving(now)
@@ -237,7 +237,7 @@ var _ = Describe("Task lifecycle", func() {
 		})
 
 		DescribeTable("refuses with ErrInvalidStateTransition",
-			func(state, cell string) {
+			func(state models.Task_State, cell string) {
 				t := newTask(state, cell)
 				before := t.Copy()
 				Expect(t.CheckDelete()).To(MatchError(models.ErrInvalidStateTransition))
