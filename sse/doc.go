@@ -21,7 +21,8 @@
 //     when a CRLF is split across two reads), invalid UTF-8 is replaced with
 //     U+FFFD, a block without data dispatches nothing and leaks nothing into
 //     the next event, an id holding NUL is ignored, a retry that is not all
-//     ASCII digits is ignored, and an incomplete final event is discarded.
+//     ASCII digits, or too large for a time.Duration, is ignored, and an
+//     incomplete final event is discarded.
 //     [MaxEventSize] bounds memory: an oversized line or event fails with
 //     [ErrEventTooLarge] as soon as the limit is crossed.
 //   - The client: [Config.Connect] returns an [EventSource] that behaves like a
