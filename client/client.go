@@ -134,6 +134,9 @@ func NewClient(url string, opts ...Option) (Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if s.subscribe != 0 {
+		s.stream.ConnectTimeout = s.subscribe
+	}
 	return &client{
 		base:    base,
 		http:    hc,
@@ -217,11 +220,7 @@ func (c *client) open(ctx context.Context, logger *slog.Logger, req events.Reque
 	if c.token != "" {
 		cfg.Header = http.Header{"Authorization": {"Bearer " + c.token}}
 	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
+	// Bounded by cfg.ConnectTimeout (WithSubscribeTimeout) and ctx.
 	src, err := events.Open(ctx, cfg, req)
 	if err != nil {
 		return nil, err
