@@ -32,7 +32,7 @@ type RawEventSource interface {
 // The EventSource it returns is a *Source: its Err tells why it ended (wrapping raw's
 // error) and its LastEventID gives the cursor of the last event Next returned, taken from
 // raw's LastEventID method when raw has one (sse.EventSource and sse.ReadCloser do), else
-// from the events' ids. It writes no log.
+// from the events' ids. It writes no log. raw must not be nil.
 func NewEventSource(raw RawEventSource) EventSource {
 	s := &Source{raw: raw, log: slog.New(slog.DiscardHandler)}
 	if r, ok := raw.(interface{ LastEventID() string }); ok {
