@@ -156,6 +156,9 @@ func NewClient(url string, opts ...Option) (Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if s.subscribe != 0 {
+		s.stream.ConnectTimeout = s.subscribe
+	}
 	return &client{
 		base:    base,
 		http:    hc,
@@ -255,11 +258,7 @@ func (c *client) open(ctx context.Context, logger *slog.Logger, req events.Reque
 		}
 		cfg.Header.Set(trace.RequestIdHeader, id)
 	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
+	// Bounded by cfg.ConnectTimeout (WithSubscribeTimeout) and ctx.
 	src, err := events.Open(ctx, cfg, req)
 	if err != nil {
 		return nil, err

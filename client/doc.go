@@ -24,8 +24,10 @@
 //
 // SubscribeToEvents, SubscribeToEventsByCellID and SubscribeToTaskEvents are BBS's calls;
 // Subscribe takes an events.Request for filters, a cursor (Since) or a Snapshot. The
-// sources they return resume by themselves after drops (see events.Source), and
-// events.Watch is the consumer loop that keeps a cache in step with the server.
+// sources they return resume by themselves after drops and while the server is down (see
+// events.Source), and events.Watch is the consumer loop that keeps a cache in step with
+// the server. A Subscribe call retries its first connection for up to
+// WithSubscribeTimeout (default 30s) while the server is down or answers 5xx.
 //
 // # Trace ids
 //

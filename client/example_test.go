@@ -71,17 +71,21 @@ func ExampleClient_SubscribeToEvents() {
 
 	for done := false; !done; {
 		event, err := eventSource.Next()
-		switch {
-		case errors.Is(err, events.ErrUnrecognizedEventType):
-			continue // a newer server's event: skip it
-		case errors.Is(err, events.ErrSourceClosed):
-			// The source cannot go on (and errors.Is(err, events.ErrResyncRequired) tells
-			// whether a resume from its cursor is enough): subscribe again and resync.
-			fmt.Println("closed:", err)
-			return
-		case err != nil:
-			fmt.Println("undecodable event:", err)
-			continue
+		if err != nil {
+			switch err { // Next returns the sentinels themselves
+			case events.ErrUnrecognizedEventType:
+				logger.Error("failed-getting-next-event", "error", err)
+				continue // a newer server's event: skip it
+			case events.ErrSourceClosed:
+				// The source cannot go on; eventSource.(*events.Source).Err() tells why
+				// (errors.Is(..., events.ErrResyncRequired): a resume from its cursor is
+				// not enough): subscribe again and resync.
+				fmt.Println("closed:", eventSource.(*events.Source).Err())
+				return
+			default:
+				fmt.Println("undecodable event:", err)
+				continue
+			}
 		}
 		switch e := event.(type) {
 		case *models.DesiredLRPCreatedEvent:

@@ -27,6 +27,7 @@ type settings struct {
 	retry      RetryPolicy
 	logger     *slog.Logger
 	stream     events.Config
+	subscribe  time.Duration // events.Config.ConnectTimeout; 0 keeps the stream config's
 }
 
 // WithHTTPClient makes the client send its requests with c (its transport, cookies,
@@ -101,8 +102,9 @@ func WithBearerToken(token string) Option {
 	}
 }
 
-// WithTimeout bounds each attempt of a unary call, and the opening of a stream (until the
-// server answers). 0 means no bound beyond the caller's context. Default DefaultTimeout.
+// WithTimeout bounds each attempt of a unary call. 0 means no bound beyond the caller's
+// context. Default DefaultTimeout. The opening of a stream is bounded by
+// WithSubscribeTimeout instead.
 func WithTimeout(d time.Duration) Option {
 	return func(s *settings) error {
 		if d < 0 {
@@ -167,8 +169,24 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithSubscribeTimeout bounds how long SubscribeToEvents and the other Subscribe calls keep
+// retrying their first connection while the server is down, restarting or answering 5xx
+// (events.Config.ConnectTimeout): they then return the last error, so a loop that
+// subscribes again at once never spins. An answer that retrying cannot fix fails at once,
+// and Subscribe's ctx may end it sooner. 0 means events.DefaultConnectTimeout (30s);
+// negative is invalid. It overrides the ConnectTimeout of WithStreamConfig.
+func WithSubscribeTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d < 0 {
+			return invalid("WithSubscribeTimeout", "negative timeout %v", d)
+		}
+		s.subscribe = d
+		return nil
+	}
+}
+
 // WithStreamConfig sets how event sources reconnect: the MinBackoff, MaxBackoff,
-// MaxReconnects, IdleTimeout and MaxEventSize fields of cfg (see events.Config). Its URL,
+// ConnectTimeout, IdleTimeout and MaxEventSize fields of cfg (see events.Config). Its URL,
 // Client, Header and Logger fields must be empty: the client sets them.
 func WithStreamConfig(cfg events.Config) Option {
 	return func(s *settings) error {

@@ -134,6 +134,7 @@ var _ = Describe("Options", func() {
 		Entry("an empty token", "http://127.0.0.1", client.WithBearerToken("")),
 		Entry("a token with a newline", "http://127.0.0.1", client.WithBearerToken("a\nb")),
 		Entry("a negative timeout", "http://127.0.0.1", client.WithTimeout(-time.Second)),
+		Entry("a negative subscribe timeout", "http://127.0.0.1", client.WithSubscribeTimeout(-time.Second)),
 		Entry("negative attempts", "http://127.0.0.1", client.WithRetries(client.RetryPolicy{Attempts: -1})),
 		Entry("a negative backoff", "http://127.0.0.1", client.WithRetries(client.RetryPolicy{Attempts: 2, Backoff: -1})),
 		Entry("a backoff over its cap", "http://127.0.0.1", client.WithRetries(client.RetryPolicy{Attempts: 2, Backoff: time.Minute, MaxBackoff: time.Second})),

@@ -10,7 +10,6 @@ import (
 
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
-	"github.com/openbbs/bbs/fakes"
 	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 )
@@ -53,7 +52,7 @@ var _ = Describe("Subscribing to the real server", func() {
 	BeforeEach(func() {
 		ctx = context.Background()
 		srv = fakeserver.NewServer(GinkgoT())
-		c = srv.Client(client.WithStreamConfig(events.Config{MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, MaxReconnects: 3}))
+		c = srv.Client(client.WithStreamConfig(events.Config{MinBackoff: 5 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}))
 	})
 
 	subscribe := func(open func() (events.EventSource, error)) events.EventSource {
@@ -195,18 +194,35 @@ var _ = Describe("Subscribing to the real server", func() {
 
 		src := subscribe(func() (events.EventSource, error) { return c.Subscribe(ctx, events.Request{Since: foreign}) })
 		_, err = src.Next()
-		Expect(err).To(MatchError(events.ErrSourceClosed))
-		Expect(err).To(MatchError(events.ErrResyncRequired))
+		Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
+		Expect(src.(*events.Source).Err()).To(MatchError(events.ErrResyncRequired))
 	})
 
-	It("ends with ErrSourceClosed once the server is gone for good", func() {
+	It("keeps waiting for a server that is gone, until Close", func() {
 		src := subscribe(func() (events.EventSource, error) { return c.SubscribeToEvents(nil) })
 		Expect(c.DesireLRP(ctx, newLRP("a", "d", 0))).To(Succeed())
 		next(src)
 		Expect(srv.Close()).To(Succeed())
-		_, err := src.Next()
-		Expect(err).To(MatchError(events.ErrSourceClosed))
-		Expect(err).To(MatchError(events.ErrReconnectsExhausted))
+		done := make(chan error, 1)
+		go func() {
+			_, err := src.Next()
+			done <- err
+		}()
+		Consistently(done, 300*time.Millisecond).ShouldNot(Receive())
+		Expect(src.Close()).To(Succeed())
+		Eventually(done, 5*time.Second).Should(Receive(BeIdenticalTo(events.ErrSourceClosed)))
+	})
+
+	It("WithSubscribeTimeout bounds how long a subscription waits for the server", func() {
+		url := srv.URL()
+		Expect(srv.Close()).To(Succeed())
+		down, err := client.NewClient(url, client.WithSubscribeTimeout(200*time.Millisecond))
+		Expect(err).NotTo(HaveOccurred())
+		start := time.Now()
+		_, err = down.SubscribeToEvents(nil)
+		Expect(err).To(HaveOccurred())
+		Expect(time.Since(start)).To(BeNumerically(">=", 200*time.Millisecond))
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 		Expect(events.Retryable(err)).To(BeTrue())
 	})
 })

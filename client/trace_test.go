@@ -9,7 +9,6 @@ import (
 
 	"github.com/openbbs/bbs/client"
 	"github.com/openbbs/bbs/events"
-	"github.com/openbbs/bbs/fakes"
 	"github.com/openbbs/bbs/fakes/fakeserver"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"

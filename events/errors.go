@@ -10,21 +10,42 @@ import (
 	"github.com/openbbs/bbs/sse"
 )
 
-// Sentinel errors. Match them with errors.Is: the errors the package returns wrap one or
-// more of these together with the cause.
+// Sentinel errors. EventSource.Next returns ErrSourceClosed, ErrUnrecognizedEventType and
+// ErrInvalidEvent as the values themselves, never wrapped, so that BBS's consumer loop
+// works as written:
+//
+//	event, err := es.Next()
+//	if err != nil {
+//		switch err {
+//		case events.ErrUnrecognizedEventType:
+//			logger.Error("failed-getting-next-event", "error", err)
+//			continue
+//		case events.ErrSourceClosed:
+//			// resubscribe
+//		default:
+//			// resubscribe
+//		}
+//	}
+//
+// The other errors of the package (of Open, Source.Err, Watch, ...) wrap one or more of
+// these together with the cause: match them with errors.Is.
 var (
 	// ErrSourceClosed is returned by EventSource.Next when the source cannot go on: after
-	// Close, after its reconnect attempts are exhausted, after a non-retryable response
-	// (for example 400, 401, 403, 404 or 204), and when the server ended the stream with a
-	// reason that resuming cannot fix (cursor_expired, token_expired, unauthorized). Every
-	// later call to Next returns it again.
+	// Close, after an answer to a reconnect that retrying cannot fix (401, 403, 400, 404,
+	// another 4xx, 204), when the server ended the stream with a reason that resuming
+	// cannot fix (cursor_expired, token_expired, unauthorized), after an event larger than
+	// Config.MaxEventSize, and when the stream cannot be resumed without a gap
+	// (ErrResyncRequired). It is never returned because the server is down or restarting:
+	// the source waits and resumes by itself. Every later call to Next returns it again.
+	// Source.Err (and the source's log line) tell why: subscribe again, from LastEventID
+	// unless Err matches ErrResyncRequired, then resync.
 	ErrSourceClosed = errors.New("events: source closed")
 
-	// ErrResyncRequired is returned, together with ErrSourceClosed, when the stream cannot
-	// be resumed without a gap: the server ended it with cursor_expired, a snapshot was
-	// interrupted before snapshot_end, or the connection dropped before the source had any
-	// cursor to resume from. The consumer must rebuild its state (subscribe again with
-	// Snapshot, or list then watch); Watch does this by itself.
+	// ErrResyncRequired is matched by Source.Err (which also matches ErrSourceClosed) when
+	// the stream cannot be resumed without a gap: the server ended it with cursor_expired,
+	// a snapshot was interrupted before snapshot_end, or the connection dropped before the
+	// source had any cursor to resume from. The consumer must rebuild its state (subscribe
+	// again with Snapshot, or list then watch); Watch does this by itself.
 	ErrResyncRequired = errors.New("events: resync required")
 
 	// ErrUnrecognizedEventType is returned by Next for an event whose type this SDK does not
@@ -32,8 +53,8 @@ var (
 	ErrUnrecognizedEventType = errors.New("events: unrecognized event type")
 
 	// ErrInvalidEvent is returned by Next for an event of a known type whose payload does
-	// not decode. The source stays open and its cursor has moved past the event; a consumer
-	// that keeps derived state should resync (Watch does).
+	// not decode (the source logs why). The source stays open and its cursor has moved
+	// past the event; a consumer that keeps derived state should resync (Watch does).
 	ErrInvalidEvent = errors.New("events: invalid event payload")
 
 	// ErrInvalidRequest is returned by Request.Validate (and so by Open and every
@@ -41,19 +62,15 @@ var (
 	// the server. The errors that match it also match models.ErrInvalidRequest.
 	ErrInvalidRequest = errors.New("events: invalid request")
 
-	// ErrUnauthorized matches a stream the server refused (401, 403) or ended with
-	// stream_end unauthorized or token_expired. It comes with ErrSourceClosed.
+	// ErrUnauthorized is matched by Source.Err, and by the error of Open, when the server
+	// refused the stream (401, 403) or ended it with stream_end unauthorized or
+	// token_expired.
 	ErrUnauthorized = errors.New("events: unauthorized")
 
-	// ErrTokenExpired matches a stream the server ended with stream_end token_expired: get
-	// a new token and subscribe again from LastEventID. It comes with ErrSourceClosed and
-	// ErrUnauthorized.
+	// ErrTokenExpired is matched by Source.Err when the server ended the stream with
+	// stream_end token_expired: get a new token and subscribe again from LastEventID. It
+	// comes with ErrSourceClosed and ErrUnauthorized.
 	ErrTokenExpired = errors.New("events: token expired")
-
-	// ErrReconnectsExhausted comes with ErrSourceClosed when the connection dropped and
-	// every reconnect attempt allowed by Config.MaxReconnects failed. Subscribing again
-	// from LastEventID is safe.
-	ErrReconnectsExhausted = errors.New("events: reconnect attempts exhausted")
 
 	// ErrBadResponse matches a response that is not an event stream: a 204 (which, as in
 	// the SSE specification, tells the client not to reconnect), a non-2xx status, or a
@@ -165,16 +182,16 @@ func isModelsType(target error, typ string) bool {
 }
 
 // Retryable reports whether subscribing again from the last cursor can succeed after err,
-// an error of Open, Next or a subscribe function: true for transport errors, 5xx, 408 and
-// 429 answers, an unexpected end of the stream and exhausted reconnects; false for nil,
-// context cancellation, invalid requests, refused credentials (401, 403, unauthorized,
-// token_expired), other 4xx and 204 answers, oversized events (sse.ErrEventTooLarge:
-// the same event would come again), and ErrResyncRequired
-// (which needs a snapshot, not a resume). Watch uses it unless WatchOptions.Retryable is
-// set.
+// an error of Open, a subscribe function or Source.Err: true for transport errors, 5xx,
+// 408 and 429 answers (also when Open gave up on them after ConnectTimeout) and the end of
+// a raw stream; false for nil, context cancellation, invalid requests and options,
+// refused credentials (401, 403, unauthorized, token_expired), other 4xx and 204 answers,
+// oversized events (sse.ErrEventTooLarge: the same event would come again), and
+// ErrResyncRequired (which needs a snapshot, not a resume). Watch uses it unless
+// WatchOptions.Retryable is set.
 func Retryable(err error) bool {
-	if err == nil || errors.Is(err, ErrResyncRequired) || errors.Is(err, ErrInvalidRequest) ||
-		errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidOption) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, ErrResyncRequired) ||
+		errors.Is(err, ErrInvalidRequest) || errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidOption) {
 		return false
 	}
 	var re *ResponseError
@@ -185,5 +202,5 @@ func Retryable(err error) bool {
 	if errors.As(err, &se) {
 		return se.Reason == ReasonSlowConsumer || se.Reason == ReasonShuttingDown
 	}
-	return !errors.Is(err, sse.ErrEventTooLarge) && !errors.Is(err, context.Canceled)
+	return !errors.Is(err, sse.ErrEventTooLarge)
 }

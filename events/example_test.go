@@ -2,7 +2,9 @@ package events_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"sync"
@@ -130,4 +132,85 @@ func ExampleWatch() {
 	// in sync: true
 	// web/0 RUNNING
 	// watch returned: context canceled
+}
+
+// The consumer loop BBS documents works as written: Next returns the sentinel errors
+// themselves, so a plain switch on err matches them. A source resumes by itself after
+// drops and while the server restarts; ErrSourceClosed means it cannot go on, and Err
+// tells why.
+func ExampleEventSource() {
+	srv, err := fakeserver.StartServer(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	bbsClient, err := client.NewClient(srv.URL())
+	if err != nil {
+		panic(err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+
+	es, err := bbsClient.SubscribeToEvents(logger)
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = es.Close() }()
+
+	ctx := context.Background()
+	_ = bbsClient.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "web", Domain: "apps", RootFs: "docker:///nginx", Instances: 1})
+	_ = bbsClient.RemoveDesiredLRP(ctx, "web")
+
+	for handled := 0; handled < 4; {
+		event, err := es.Next()
+		if err != nil {
+			switch err {
+			case events.ErrUnrecognizedEventType:
+				logger.Error("failed-getting-next-event", "error", err)
+				continue
+			case events.ErrSourceClosed:
+				// Why: es.(*events.Source).Err(). Resubscribe (SubscribeToEvents waits for
+				// a server that is down), then resync the cache.
+				fmt.Println("closed:", es.(*events.Source).Err())
+				return
+			default:
+				// ErrInvalidEvent: resubscribe and resync, the cache may have missed a change.
+				fmt.Println("invalid event")
+				return
+			}
+		}
+		fmt.Println(event.EventType())
+		handled++
+	}
+	// Output:
+	// desired_lrp_created
+	// actual_lrp_created
+	// desired_lrp_removed
+	// actual_lrp_removed
+}
+
+// Err tells why a source closed: here the cursor is of another store (or expired), so
+// resuming is impossible and the consumer must resync.
+func ExampleSource_Err() {
+	srv, err := fakeserver.StartServer(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	defer srv.Close()
+	c, err := client.NewClient(srv.URL())
+	if err != nil {
+		panic(err)
+	}
+	src, err := c.Subscribe(context.Background(), events.Request{Since: "anotherstore-0000000000000001"})
+	if err != nil {
+		panic(err)
+	}
+	defer func() { _ = src.Close() }()
+
+	_, err = src.Next()
+	fmt.Println(err == events.ErrSourceClosed)
+	why := src.(*events.Source).Err()
+	fmt.Println(errors.Is(why, events.ErrResyncRequired), events.Retryable(why))
+	// Output:
+	// true
+	// true false
 }

@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/sse"
 )
 
 // doerFunc is an events.Doer made of a function.
@@ -17,27 +17,10 @@ type doerFunc func(*http.Request) (*http.Response, error)
 
 func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
 
-// streamResponse answers the first request with body as an event stream, and the next
-// ones with an empty stream.
-func streamResponse(body []byte) events.Doer {
-	first := true
-	return doerFunc(func(r *http.Request) (*http.Response, error) {
-		if !first {
-			body = nil
-		}
-		first = false
-		return &http.Response{
-			StatusCode: http.StatusOK,
-			Header:     http.Header{"Content-Type": {"text/event-stream"}},
-			Body:       io.NopCloser(bytes.NewReader(body)),
-			Request:    r,
-		}, nil
-	})
-}
-
-// FuzzSource feeds arbitrary bytes to a Source as the server's stream: whatever they are,
-// Next returns events, errors the consumer can act on, and finally an error matching
-// ErrSourceClosed, without panicking or looping.
+// FuzzSource feeds arbitrary bytes to a source as the server's stream (an sse.ReadCloser
+// under NewEventSource, which ends with the bytes): whatever they are, Next returns
+// events, ErrUnrecognizedEventType or ErrInvalidEvent, and finally ErrSourceClosed, each
+// error the sentinel itself, without panicking or looping.
 func FuzzSource(f *testing.F) {
 	f.Add([]byte("retry: 10\n\nid: c1\nevent: desired_lrp_created\ndata: {\"desired_lrp\":{\"process_guid\":\"a\"}}\n\n"))
 	f.Add([]byte("id: c1\n\nevent: stream_end\ndata: {\"reason\":\"slow_consumer\"}\n\n"))
@@ -45,24 +28,22 @@ func FuzzSource(f *testing.F) {
 	f.Add([]byte("event: snapshot_end\ndata: {}\n\nevent: nope\ndata: x\n\n: comment\r\ndata: \xff\r\r\n"))
 	f.Add([]byte("\xEF\xBB\xBFid: c3\r\nevent: task_changed\r\ndata: {\"before\":null,\r\ndata: \"after\":{}}\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cfg := events.Config{URL: "http://127.0.0.1:1", Client: streamResponse(body), MaxReconnects: 2, MaxEventSize: 4096,
-			MinBackoff: 1, MaxBackoff: 1}
-		src, err := events.Open(context.Background(), cfg, events.Request{})
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
+		raw := sse.NewReadCloser(io.NopCloser(bytes.NewReader(body)), sse.MaxEventSize(4096), sse.BorrowData())
+		src := events.NewEventSource(raw)
 		defer src.Close()
-		// One connection reads body; the empty ones after it exhaust the reconnects.
 		for range len(body) + 10 {
 			ev, err := src.Next()
-			switch {
-			case err == nil:
+			switch err {
+			case nil:
 				if ev == nil || models.NewEvent(ev.EventType()) == nil {
 					t.Fatalf("Next returned %#v", ev)
 				}
-			case errors.Is(err, events.ErrSourceClosed):
+			case events.ErrSourceClosed:
+				if src.(*events.Source).Err() == nil {
+					t.Fatalf("closed without a reason")
+				}
 				return
-			case errors.Is(err, events.ErrUnrecognizedEventType), errors.Is(err, events.ErrInvalidEvent):
+			case events.ErrUnrecognizedEventType, events.ErrInvalidEvent:
 			default:
 				t.Fatalf("Next: unexpected error %v", err)
 			}

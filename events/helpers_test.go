@@ -172,9 +172,9 @@ func lrpEvents(n int) []models.Event {
 	return evs
 }
 
-// testConfig is a Config that reconnects fast.
+// testConfig is a Config that reconnects fast and gives up opening after a second.
 func testConfig(url string) events.Config {
-	return events.Config{URL: url, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxReconnects: 5}
+	return events.Config{URL: url, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, ConnectTimeout: time.Second}
 }
 
 // nextEvent reads one event or fails.

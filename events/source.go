@@ -19,14 +19,17 @@ import (
 // EventSource is a stream of events, as the SDK's Subscribe calls return it.
 //
 // Next is for a single consumer goroutine: it blocks until the next event and returns it
-// decoded into its models type. It returns an error matching ErrUnrecognizedEventType for
-// an event type the SDK does not know (skip it and call Next again), and an error matching
-// ErrSourceClosed when the source cannot go on (see ErrSourceClosed for when); after that
-// every call returns an error matching ErrSourceClosed.
+// decoded into its models type. Its errors are the sentinel values themselves, never
+// wrapped, so a plain switch on err works (see the package documentation):
+// ErrUnrecognizedEventType for an event type the SDK does not know (skip it and call Next
+// again), ErrInvalidEvent for an event of a known type whose payload does not decode, and
+// ErrSourceClosed when the source cannot go on; after that every call returns
+// ErrSourceClosed. Why it closed is told by the source's Err method (*Source has one) and
+// by its log line.
 //
 // Close may be called from any goroutine, any number of times: it releases the connection
 // and interrupts a Next blocked in a read, a connect or a reconnect wait, which then returns
-// an error matching ErrSourceClosed. It returns nil.
+// ErrSourceClosed. It returns nil.
 type EventSource interface {
 	Next() (models.Event, error)
 	Close() error
@@ -34,11 +37,12 @@ type EventSource interface {
 
 // Resumable is implemented by sources that know their resume point (*Source and the
 // scripted fake do). LastEventID returns the cursor to resume from without a gap or a
-// duplicate: the id of the last event Next returned or of the last heartbeat the server
-// sent after it. It is "" when the source has none yet, and "" while a snapshot is being
-// delivered (a snapshot cannot be resumed half-way). It is safe to call from any goroutine;
-// a heartbeat read while Next is blocked shows once Next returns (the source itself
-// always resumes from the newest cursor it has read).
+// duplicate: the id of the last event Next returned (an unrecognized or undecodable one
+// included) or of a heartbeat the server sent after it, never the id of an event read ahead
+// and not yet returned. It is "" when the source has none yet, and "" while a snapshot is
+// being delivered (a snapshot cannot be resumed half-way). It is safe to call from any
+// goroutine; a heartbeat read while Next is blocked shows once Next returns (the source
+// itself always resumes from the newest cursor it has read).
 type Resumable interface {
 	LastEventID() string
 }
@@ -61,35 +65,41 @@ type Config struct {
 	Client Doer
 	// Header is added to every request, for example Authorization. nil means none.
 	Header http.Header
-	// Logger receives the source's reconnects and drops. nil means discard.
+	// Logger receives the source's reconnects, the server's stream_end frames, the events
+	// it could not decode, and one line when the source ends by itself. nil means discard.
 	Logger *slog.Logger
-	// MinBackoff is the first reconnect delay when the server set no retry time. The delay
-	// doubles with each consecutive failed attempt, up to MaxBackoff, and is jittered
-	// between half and all of it. A retry time from the server (retry: field) replaces
-	// MinBackoff. 0 means 100ms.
+	// MinBackoff is the reconnect delay until the server sets one with its retry: field
+	// (which then replaces it). Each consecutive failed attempt, and each connection that
+	// ends without delivering an event, makes the delay grow by half, up to MaxBackoff,
+	// and every delay gets a random jitter of up to a quarter (sse.RetryParams.Backoff).
+	// 0 means 100ms.
 	MinBackoff time.Duration
-	// MaxBackoff caps every reconnect delay, also the server's retry time. 0 means 10s.
+	// MaxBackoff caps the growth of the reconnect delay; it never shortens the server's
+	// retry time. 0 means 10s.
 	MaxBackoff time.Duration
-	// MaxReconnects is how many consecutive reconnect attempts may fail (no connection, a
-	// retryable error status, or a connection that ended before it delivered anything)
-	// before Next gives up with ErrReconnectsExhausted. 0 means 10; a negative value
-	// means no reconnection at all.
-	MaxReconnects int
-	// IdleTimeout drops a connection that received no byte for this long, and reconnects.
-	// It must exceed the server's heartbeat interval (default 15s). 0 means 60s; a
-	// negative value disables it.
+	// ConnectTimeout bounds how long Open keeps retrying its first connection while the
+	// attempts fail in a way that may pass (no connection, connection reset, 5xx such as
+	// 503, 408, 429), at the pace of the backoff above; it then returns the last attempt's
+	// error. An answer that retrying cannot fix (204, other 4xx, not an event stream) fails
+	// Open at once, and Open's ctx may end it sooner. Once open, a source reconnects
+	// without any time limit. 0 means 30s; negative is invalid.
+	ConnectTimeout time.Duration
+	// IdleTimeout drops a connection on which a read waited this long for a byte from the
+	// server, and reconnects. Only time spent blocked waiting for the server counts, not
+	// the time the consumer takes between calls to Next. It must exceed the server's
+	// heartbeat interval (default 15s). 0 means 60s; a negative value disables it.
 	IdleTimeout time.Duration
 	// MaxEventSize bounds the data of one event, in bytes; a larger one ends the source
-	// with sse.ErrEventTooLarge. 0 means sse.DefaultMaxEventSize (1 MiB).
+	// (Err matches sse.ErrEventTooLarge). 0 means sse.DefaultMaxEventSize (1 MiB).
 	MaxEventSize int
 }
 
 // Defaults of Config.
 const (
-	DefaultMinBackoff    = 100 * time.Millisecond
-	DefaultMaxBackoff    = 10 * time.Second
-	DefaultMaxReconnects = 10
-	DefaultIdleTimeout   = 60 * time.Second
+	DefaultMinBackoff     = 100 * time.Millisecond
+	DefaultMaxBackoff     = 10 * time.Second
+	DefaultConnectTimeout = 30 * time.Second
+	DefaultIdleTimeout    = 60 * time.Second
 )
 
 // Validate reports a field out of range with an error matching ErrInvalidOption.
@@ -109,6 +119,8 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		return c, nil, &optionError{"MinBackoff", "must not be negative"}
 	case c.MaxBackoff < 0:
 		return c, nil, &optionError{"MaxBackoff", "must not be negative"}
+	case c.ConnectTimeout < 0:
+		return c, nil, &optionError{"ConnectTimeout", "must not be negative"}
 	case c.MaxEventSize < 0:
 		return c, nil, &optionError{"MaxEventSize", "must not be negative"}
 	}
@@ -127,13 +139,13 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.MinBackoff > c.MaxBackoff {
 		return c, nil, &optionError{"MinBackoff", "must not exceed MaxBackoff"}
 	}
-	if c.MaxReconnects == 0 {
-		c.MaxReconnects = DefaultMaxReconnects
-	} else if c.MaxReconnects < 0 {
-		c.MaxReconnects = 0
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = DefaultConnectTimeout
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = DefaultIdleTimeout
+	} else if c.IdleTimeout < 0 {
+		c.IdleTimeout = 0 // sse: no idle timeout
 	}
 	if c.MaxEventSize == 0 {
 		c.MaxEventSize = sse.DefaultMaxEventSize
@@ -141,48 +153,48 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	return c, base, nil
 }
 
-// Source is the EventSource of the SDK: an SSE stream of the server, decoded into models
-// events, that resumes by itself from its last cursor after a dropped connection, a clean
-// end of the body and stream_end slow_consumer or shutting_down. The server resumes
-// strictly after the cursor, so the consumer sees no gap and no duplicate.
+// Source is the EventSource of the SDK: a stream of raw SSE events decoded into models
+// events. Open makes one over an sse.EventSource, which resumes by itself, strictly after
+// its last cursor, after a dropped connection, a clean end of the body, an idle
+// connection, stream_end slow_consumer or shutting_down, and while the server is down,
+// for as long as it takes, until Close; the consumer sees no gap and no duplicate.
+// NewEventSource makes one over any RawEventSource.
 //
-// Next belongs to one consumer goroutine; Close and LastEventID may be called from any
-// goroutine. A Source starts no goroutine: Next does the reading and reconnecting.
+// Next belongs to one consumer goroutine; Close, Err and LastEventID may be called from
+// any goroutine. A Source starts no goroutine: Next does the reading and reconnecting.
 type Source struct {
-	cfg  Config
-	base *url.URL
-	req  Request
-	log  *slog.Logger
+	raw    RawEventSource
+	lastID func() string // the raw source's last event id, read from Next's goroutine; nil if it has none
+	log    *slog.Logger
 
-	ctx    context.Context // cancelled by Close: aborts connects, reads and waits
-	cancel context.CancelFunc
-
-	// Owned by the consumer goroutine (Next).
-	rc           *sse.ReadCloser
-	connCancel   context.CancelCauseFunc
-	snapshotting bool          // a snapshot was asked for and snapshot_end not yet seen
-	attempts     int           // consecutive connections that delivered nothing
-	progress     bool          // the current connection delivered an event or a cursor
-	retry        time.Duration // the server's reconnection time
-	retrySet     bool
+	// Owned by the consumer goroutine (Next, and the hooks of the sse.EventSource that
+	// Next runs).
+	snapshotting bool   // a snapshot was asked for and snapshot_end not yet seen
+	resumeFrom   string // the cursor the next connection resumes from
+	refused      error  // why the source refused to reconnect
 
 	mu     sync.Mutex
-	cursor string          // guarded by mu; written only by the consumer goroutine
-	closed bool            // guarded by mu
-	err    error           // terminal error, guarded by mu
-	open   *sse.ReadCloser // the connection Close must close, guarded by mu
-	ended  atomic.Bool     // set (under mu) with closed or err: until then Next takes no lock to check them
+	cursor string      // guarded by mu; written only by the consumer goroutine
+	closed bool        // Close was called; guarded by mu
+	err    error       // why the source ended; guarded by mu
+	ended  atomic.Bool // set (under mu) with err: until then Next takes no lock to check it
 }
 
 var _ EventSource = (*Source)(nil)
 var _ Resumable = (*Source)(nil)
 
 // Open validates cfg and req and opens the stream: it returns once the server has answered
-// with an event stream. ctx bounds this first connection only; afterwards the Source lives
-// until Close. Errors: *RequestError (ErrInvalidRequest) and ErrInvalidOption before any
-// connection, a *ResponseError for an answer that is not a stream (matching the models
-// sentinels through the decoded API error), or the transport error. Retryable tells which
-// of them may succeed later.
+// with an event stream. While the attempts fail in a way that may pass (the server is down
+// or restarting, 5xx), it retries them, paced, for up to cfg.ConnectTimeout (30s by
+// default) or until ctx ends, so that a loop that subscribes again at once never spins.
+// ctx bounds this first connection only; afterwards the Source lives until Close.
+//
+// Errors: *RequestError (ErrInvalidRequest) and ErrInvalidOption before any connection; a
+// *ResponseError for an answer that is not a stream (matching the models sentinels
+// through the decoded API error), at once unless it may pass; after ConnectTimeout, the
+// last attempt's error (a transport error or a *ResponseError), which also matches
+// context.DeadlineExceeded; when ctx ends, ctx's error. Retryable tells which of them may
+// succeed later.
 func Open(ctx context.Context, cfg Config, req Request) (*Source, error) {
 	cfg, base, err := cfg.withDefaults()
 	if err != nil {
@@ -192,21 +204,84 @@ func Open(ctx context.Context, cfg Config, req Request) (*Source, error) {
 		return nil, err
 	}
 	s := &Source{
-		cfg:          cfg,
-		base:         base,
-		req:          req,
 		log:          cfg.Logger.With("stream", string(req.stream())),
 		cursor:       req.Since,
 		snapshotting: req.Snapshot,
+		resumeFrom:   req.Since,
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	rc, err := s.connect(ctx, "")
+	header := cfg.Header.Clone() // the caller may change its own afterwards
+	sc := sse.Config{
+		Client: cfg.Client,
+		RetryParams: sse.RetryParams{
+			InitialDelay:   cfg.MinBackoff,
+			MaxDelay:       cfg.MaxBackoff,
+			MaxAttempts:    -1, // Open's ctx bounds the first connection; Close the rest
+			RetryTransient: true,
+		},
+		RequestCreator:  func() *http.Request { return s.request(base, req, header) },
+		MaxEventSize:    cfg.MaxEventSize,
+		BorrowData:      true, // Next decodes the data before it reads on
+		IdleTimeout:     cfg.IdleTimeout,
+		BeforeReconnect: s.beforeReconnect,
+		Logger:          s.log,
+	}
+	timeout := fmt.Errorf("events: no event stream within ConnectTimeout (%v): %w", cfg.ConnectTimeout, context.DeadlineExceeded)
+	cctx, cancel := context.WithTimeoutCause(ctx, cfg.ConnectTimeout, timeout)
+	defer cancel()
+	es, err := sc.ConnectContext(cctx)
 	if err != nil {
-		s.cancel()
-		return nil, err
+		return nil, withResponseError(err)
 	}
-	s.rc, s.open = rc, rc
+	s.raw, s.lastID = es, es.LastEventID
 	return s, nil
+}
+
+// request is the sse.Config.RequestCreator of an opened source: the request as given for
+// the first connection, and strictly after the cursor (since=, without snapshot) once
+// there is one to resume from. The sse.EventSource adds Last-Event-ID on reconnects.
+func (s *Source) request(base *url.URL, req Request, header http.Header) *http.Request {
+	q := req.Query()
+	if s.resumeFrom != "" {
+		q.Set("since", s.resumeFrom)
+		q.Del("snapshot")
+	}
+	u := base.JoinPath(req.Path())
+	u.RawQuery = q.Encode()
+	hreq, err := http.NewRequest(http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil // sse: ErrInvalidConfig; the URL was validated, so this does not happen
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			hreq.Header.Add(k, v)
+		}
+	}
+	if s.resumeFrom != "" {
+		// Seeds the sse.EventSource's last event id for the first connection.
+		hreq.Header.Set("Last-Event-ID", s.resumeFrom)
+	}
+	return hreq
+}
+
+// errSnapshotInterrupted is the cause of a resync after a snapshot cut short.
+var errSnapshotInterrupted = fmt.Errorf("%w: the connection ended during the snapshot", ErrResyncRequired)
+
+// errNoCursor is the cause of a resync after a connection that ended before any cursor.
+var errNoCursor = fmt.Errorf("%w: the connection ended before the stream gave a cursor to resume from", ErrResyncRequired)
+
+// beforeReconnect is the sse.Config.BeforeReconnect of an opened source: it refuses to
+// resume when that could leave a gap, and otherwise resumes from the newest cursor read.
+func (s *Source) beforeReconnect(lastEventID string, _ error) error {
+	switch {
+	case s.snapshotting:
+		s.refused = errSnapshotInterrupted
+	case lastEventID == "":
+		s.refused = errNoCursor
+	default:
+		s.resumeFrom = lastEventID
+		return nil
+	}
+	return s.refused
 }
 
 // LastEventID returns the cursor to resume from (see Resumable).
@@ -216,6 +291,25 @@ func (s *Source) LastEventID() string {
 	return s.cursor
 }
 
+// Err tells why the source ended: nil while it is open. Once Next has returned
+// ErrSourceClosed because the source ended by itself, Err returns an error that matches
+// ErrSourceClosed and the cause: ErrResyncRequired for stream_end cursor_expired, an
+// interrupted snapshot or no cursor to resume from; ErrUnauthorized (and ErrTokenExpired)
+// for a 401 or 403 answer and stream_end unauthorized or token_expired, with a
+// *StreamEndError or a *ResponseError to inspect; ErrBadResponse for another answer that
+// retrying cannot fix; sse.ErrEventTooLarge; for a NewEventSource source, the raw
+// source's error (io.EOF at the end of an sse.ReadCloser). After Close, when the source
+// had not ended before, it is an error that matches ErrSourceClosed only and says "closed
+// by Close". It is safe to call from any goroutine.
+func (s *Source) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// errClosedByClose is Err after Close.
+var errClosedByClose = fmt.Errorf("%w: closed by Close", ErrSourceClosed)
+
 // Close ends the source (see EventSource).
 func (s *Source) Close() error {
 	s.mu.Lock()
@@ -224,174 +318,106 @@ func (s *Source) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.ended.Store(true)
-	rc := s.open
-	s.mu.Unlock()
-	s.cancel()
-	if rc != nil {
-		_ = rc.Close()
+	if s.err == nil {
+		s.err = errClosedByClose
 	}
+	s.ended.Store(true)
+	s.mu.Unlock()
+	_ = s.raw.Close()
 	return nil
 }
 
 // Next returns the next event (see EventSource).
 func (s *Source) Next() (models.Event, error) {
-	// Each round returns, or reads a frame that dispatched nothing the consumer sees
-	// (stream_end), or ends a connection; connections are bounded by MaxReconnects and
-	// frames by the stream.
+	// Each round returns, or consumes a stream_end frame the server sends once before it
+	// closes a connection.
 	for {
-		if err := s.terminal(); err != nil {
-			return nil, err
+		if s.ended.Load() {
+			return nil, ErrSourceClosed
 		}
-		if s.rc == nil {
-			if err := s.reconnect(); err != nil {
-				return nil, s.fail(err)
-			}
-			continue
-		}
-		ev, err := s.rc.Next()
-		s.noteStream()
+		ev, err := s.raw.Next()
+		s.noteCursor(ev, err)
 		if err != nil {
-			if err := s.terminal(); err != nil {
-				return nil, err
-			}
-			if errors.Is(err, sse.ErrEventTooLarge) {
-				return nil, s.fail(err)
-			}
-			if err := s.dropped(err); err != nil {
-				return nil, s.fail(err)
-			}
-			continue
+			s.end(err)
+			return nil, ErrSourceClosed
 		}
 		if ev.Name == StreamEndEventType {
-			if err := s.streamEnd(ev.Data); err != nil {
-				return nil, s.fail(err)
+			if s.streamEnd(ev.Data) {
+				return nil, ErrSourceClosed
 			}
 			continue
 		}
-		s.progress = true
 		if ev.Name == models.EventTypeSnapshotEnd && s.snapshotting {
 			s.snapshotting = false
-			s.setCursor(s.rc.LastEventID())
+			s.setCursor(ev.ID)
 		}
 		e, err := models.DecodeEvent(ev.Name, ev.Data)
 		switch {
 		case errors.Is(err, models.ErrUnknownEventType):
-			return nil, fmt.Errorf("%w: %q (id %q)", ErrUnrecognizedEventType, ev.Name, ev.ID)
+			s.log.Debug("events: skipping an event of an unrecognized type", "type", ev.Name, "id", ev.ID)
+			return nil, ErrUnrecognizedEventType
 		case err != nil:
-			return nil, fmt.Errorf("%w: %w (id %q)", ErrInvalidEvent, err, ev.ID)
+			s.log.Warn("events: undecodable event", "type", ev.Name, "id", ev.ID, "error", err.Error())
+			return nil, ErrInvalidEvent
 		}
 		return e, nil
 	}
 }
 
-// noteStream takes the cursor and the retry time the connection has read so far.
-func (s *Source) noteStream() {
-	if d, ok := s.rc.Retry(); ok {
-		s.retry, s.retrySet = d, true
-	}
+// noteCursor takes the cursor of what the raw source just returned: its last event id,
+// which, right after Next, is the id of the event it returned (or of a heartbeat read
+// before it), never one of an event read ahead.
+func (s *Source) noteCursor(ev sse.Event, err error) {
 	if s.snapshotting {
 		return
 	}
-	if id := s.rc.LastEventID(); id != "" && s.setCursor(id) {
-		s.progress = true
+	switch {
+	case s.lastID != nil:
+		s.setCursor(s.lastID())
+	case err == nil:
+		s.setCursor(ev.ID)
 	}
 }
 
-// setCursor moves the cursor and reports whether it changed. It reads the cursor without
-// the lock: only the consumer goroutine, which calls it, writes the cursor.
-func (s *Source) setCursor(id string) bool {
+// setCursor moves the cursor. It reads the cursor without the lock: only the consumer
+// goroutine, which calls it, writes the cursor.
+func (s *Source) setCursor(id string) {
 	if id == "" || id == s.cursor {
-		return false
+		return
 	}
 	s.mu.Lock()
 	s.cursor = id
 	s.mu.Unlock()
-	return true
 }
 
-// terminal returns the error every Next returns once the source is closed or failed.
-func (s *Source) terminal() error {
-	if !s.ended.Load() {
-		return nil
+// end ends the source after the raw source failed with err, unless Close did.
+func (s *Source) end(err error) {
+	cause := s.refused
+	if cause == nil {
+		cause = withResponseError(err)
 	}
+	s.fail(cause)
+}
+
+// fail records cause as why the source ended, logs it and releases the raw source. It
+// does nothing after Close.
+func (s *Source) fail(cause error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return s.err
-	}
-	if s.closed {
-		return fmt.Errorf("%w: closed by Close", ErrSourceClosed)
-	}
-	return nil
-}
-
-// fail ends the source with cause and returns the terminal error.
-func (s *Source) fail(cause error) error {
-	s.closeConn(cause)
-	s.mu.Lock()
-	if s.err == nil {
-		if s.closed {
-			s.err = fmt.Errorf("%w: closed by Close", ErrSourceClosed)
-		} else if errors.Is(cause, ErrSourceClosed) {
-			s.err = cause
-		} else {
-			s.err = fmt.Errorf("%w: %w", ErrSourceClosed, cause)
-		}
-		s.ended.Store(true)
-	}
-	err := s.err
-	s.mu.Unlock()
-	s.log.Info("events: source ended", "error", cause.Error())
-	s.cancel()
-	return err
-}
-
-// closeConn closes the current connection, if any.
-func (s *Source) closeConn(cause error) {
-	if s.rc == nil {
+	if s.closed || s.err != nil {
+		s.mu.Unlock()
 		return
 	}
-	_ = s.rc.Close()
-	s.connCancel(cause)
-	s.mu.Lock()
-	if s.open == s.rc {
-		s.open = nil
-	}
+	s.err = fmt.Errorf("%w: %w", ErrSourceClosed, cause)
+	s.ended.Store(true)
 	s.mu.Unlock()
-	s.rc, s.connCancel = nil, nil
+	s.log.Warn("events: source ended", "error", cause.Error(), "last_event_id", s.LastEventID())
+	_ = s.raw.Close()
 }
 
-// errSnapshotInterrupted is the cause of a resync after a snapshot cut short.
-var errSnapshotInterrupted = fmt.Errorf("%w: the connection ended during the snapshot", ErrResyncRequired)
-
-// errNoCursor is the cause of a resync after a connection that ended before any cursor.
-var errNoCursor = fmt.Errorf("%w: the connection ended before the stream gave a cursor to resume from", ErrResyncRequired)
-
-// dropped handles the end of a connection (err is io.EOF for a clean end) and returns a
-// non-nil error when the source cannot resume.
-func (s *Source) dropped(err error) error {
-	s.log.Info("events: connection ended", "error", err.Error(), "last_event_id", s.LastEventID())
-	s.closeConn(err)
-	return s.canResume()
-}
-
-func (s *Source) canResume() error {
-	if s.progress {
-		s.attempts = 0
-	}
-	s.progress = false
-	switch {
-	case s.snapshotting:
-		return errSnapshotInterrupted
-	case s.LastEventID() == "":
-		return errNoCursor
-	}
-	return nil
-}
-
-// streamEnd handles a stream_end frame: it returns nil when the source resumes.
-func (s *Source) streamEnd(data []byte) error {
+// streamEnd handles a stream_end frame and reports whether it ended the source. The
+// server closes the connection after it; the raw source reconnects for the reasons
+// resuming fixes.
+func (s *Source) streamEnd(data []byte) bool {
 	var body struct {
 		Reason string `json:"reason"`
 	}
@@ -399,71 +425,9 @@ func (s *Source) streamEnd(data []byte) error {
 	s.log.Info("events: server ended the stream", "reason", body.Reason, "last_event_id", s.LastEventID())
 	switch body.Reason {
 	case ReasonCursorExpired, ReasonTokenExpired, ReasonUnauthorized:
-		return &StreamEndError{Reason: body.Reason}
+		s.fail(&StreamEndError{Reason: body.Reason})
+		return true
 	}
 	// slow_consumer, shutting_down, and reasons this SDK does not know: resume.
-	s.closeConn(&StreamEndError{Reason: body.Reason})
-	return s.canResume()
-}
-
-// reconnect opens a new connection from the cursor, waiting a jittered backoff before each
-// attempt. It returns nil with s.rc set, or the error that ends the source.
-func (s *Source) reconnect() error {
-	var last error
-	for s.attempts < s.cfg.MaxReconnects {
-		if err := s.wait(s.delay()); err != nil {
-			return err
-		}
-		s.attempts++
-		rc, err := s.connect(s.ctx, s.LastEventID())
-		if err == nil {
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				_ = rc.Close()
-				return ErrSourceClosed
-			}
-			s.open = rc
-			s.mu.Unlock()
-			s.rc = rc
-			s.log.Debug("events: reconnected", "attempt", s.attempts, "last_event_id", s.LastEventID())
-			return nil
-		}
-		if err := s.terminal(); err != nil {
-			return err
-		}
-		if !Retryable(err) {
-			return err
-		}
-		s.log.Info("events: reconnect failed", "attempt", s.attempts, "error", err.Error())
-		last = err
-	}
-	if last == nil {
-		return ErrReconnectsExhausted
-	}
-	return fmt.Errorf("%w: %w", ErrReconnectsExhausted, last)
-}
-
-// delay is the wait before the next attempt.
-func (s *Source) delay() time.Duration {
-	base := s.cfg.MinBackoff
-	if s.retrySet {
-		base = s.retry
-	}
-	return backoff(base, s.cfg.MaxBackoff, s.attempts)
-}
-
-// wait sleeps for d or until Close.
-func (s *Source) wait(d time.Duration) error {
-	if d <= 0 {
-		return s.terminal()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-s.ctx.Done():
-		return ErrSourceClosed
-	}
+	return false
 }

@@ -4,12 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/models"
@@ -69,11 +75,12 @@ var _ = Describe("Source", func() {
 			})
 			src := open(srv, events.Request{})
 			_, err := src.Next()
-			Expect(err).To(MatchError(events.ErrUnrecognizedEventType))
-			Expect(err).NotTo(MatchError(events.ErrSourceClosed))
+			Expect(err).To(BeIdenticalTo(events.ErrUnrecognizedEventType))
+			Expect(src.LastEventID()).To(Equal("c1"))
 			_, err = src.Next()
-			Expect(err).To(MatchError(events.ErrUnrecognizedEventType))
+			Expect(err).To(BeIdenticalTo(events.ErrUnrecognizedEventType))
 			Expect(nextEvent(src)).To(Equal(lrpEvents(1)[0]))
+			Expect(src.Err()).NotTo(HaveOccurred())
 			Expect(src.LastEventID()).To(Equal("c3"))
 		})
 
@@ -85,8 +92,8 @@ var _ = Describe("Source", func() {
 			})
 			src := open(srv, events.Request{})
 			_, err := src.Next()
-			Expect(err).To(MatchError(events.ErrInvalidEvent))
-			Expect(err).NotTo(MatchError(events.ErrSourceClosed))
+			Expect(err).To(BeIdenticalTo(events.ErrInvalidEvent))
+			Expect(src.Err()).NotTo(HaveOccurred())
 			Expect(src.LastEventID()).To(Equal("c1"))
 			Expect(nextEvent(src)).To(Equal(lrpEvents(1)[0]))
 		})
@@ -130,12 +137,13 @@ var _ = Describe("Source", func() {
 			defer src.Close()
 			nextEvent(src)
 			_, err = src.Next()
-			Expect(err).To(MatchError(events.ErrSourceClosed))
-			Expect(err).To(MatchError(sse.ErrEventTooLarge))
-			Expect(events.Retryable(err)).To(BeFalse())
+			Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
+			Expect(src.Err()).To(MatchError(events.ErrSourceClosed))
+			Expect(src.Err()).To(MatchError(sse.ErrEventTooLarge))
+			Expect(events.Retryable(src.Err())).To(BeFalse())
 			Expect(src.LastEventID()).To(Equal("c1"))
 			_, err = src.Next()
-			Expect(err).To(MatchError(sse.ErrEventTooLarge))
+			Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
 		})
 	})
 
@@ -178,12 +186,30 @@ var _ = Describe("Source", func() {
 			Entry("a negative MaxBackoff", func(c *events.Config) { c.MaxBackoff = -1 }),
 			Entry("MinBackoff over MaxBackoff", func(c *events.Config) { c.MinBackoff = time.Hour }),
 			Entry("a negative MaxEventSize", func(c *events.Config) { c.MaxEventSize = -1 }),
+			Entry("a negative ConnectTimeout", func(c *events.Config) { c.ConnectTimeout = -1 }),
 		)
 
-		DescribeTable("turns an answer that is not a stream into a *ResponseError",
+		DescribeTable("turns an answer that is not a stream into a *ResponseError, at once unless retrying may fix it",
 			func(p plan, code int, retryable bool, matches ...error) {
-				srv := newStreamServer(p)
-				_, err := events.Open(ctx, testConfig(srv.URL), events.Request{})
+				var requests atomic.Int32
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					requests.Add(1)
+					p(w, r)
+				}))
+				DeferCleanup(srv.Close)
+				cfg := testConfig(srv.URL)
+				cfg.ConnectTimeout = 300 * time.Millisecond
+				start := time.Now()
+				_, err := events.Open(ctx, cfg, events.Request{})
+				if retryable {
+					// Retried, paced, until ConnectTimeout: then the last answer.
+					Expect(time.Since(start)).To(BeNumerically(">=", cfg.ConnectTimeout))
+					Expect(requests.Load()).To(BeNumerically(">", 3))
+					Expect(requests.Load()).To(BeNumerically("<", 100))
+					Expect(err).To(MatchError(context.DeadlineExceeded))
+				} else {
+					Expect(requests.Load()).To(BeEquivalentTo(1))
+				}
 				var re *events.ResponseError
 				Expect(errors.As(err, &re)).To(BeTrue())
 				Expect(re.StatusCode).To(Equal(code))
@@ -206,13 +232,31 @@ var _ = Describe("Source", func() {
 			Entry("200 that is not an event stream", status(200, `{}`), 200, false),
 		)
 
-		It("returns the transport error when nothing listens", func() {
+		It("retries while nothing listens, for ConnectTimeout, then returns the transport error", func() {
 			srv := newStreamServer()
-			url := srv.URL
+			addr := srv.URL
 			srv.Close()
-			_, err := events.Open(ctx, testConfig(url), events.Request{})
-			Expect(err).To(HaveOccurred())
+			cfg := testConfig(addr)
+			cfg.ConnectTimeout = 300 * time.Millisecond
+			start := time.Now()
+			_, err := events.Open(ctx, cfg, events.Request{})
+			Expect(time.Since(start)).To(BeNumerically(">=", cfg.ConnectTimeout))
+			Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+			var ue *url.Error
+			Expect(errors.As(err, &ue)).To(BeTrue(), "the last attempt's error: %v", err)
+			Expect(err).To(MatchError(context.DeadlineExceeded))
 			Expect(events.Retryable(err)).To(BeTrue())
+		})
+
+		It("opens once the server comes up within ConnectTimeout", func() {
+			srv := newStreamServer(
+				status(503, `{"error":{"type":"Unavailable","message":"starting"}}`),
+				status(502, `bad gateway`),
+				serveEvents("c", lrpEvents(1), nil),
+			)
+			src := open(srv, events.Request{})
+			Expect(nextEvent(src)).To(Equal(lrpEvents(1)[0]))
+			Expect(srv.requestCount()).To(Equal(3))
 		})
 
 		It("gives up when ctx ends before the server answers", func() {
@@ -299,7 +343,8 @@ var _ = Describe("Source", func() {
 				srv := newStreamServer(serveEvents("c", lrpEvents(1), func(w http.ResponseWriter, r *http.Request) { streamEnd(w, reason) }))
 				src := open(srv, events.Request{})
 				nextEvent(src)
-				err := nextError(src)
+				Expect(nextError(src)).To(BeIdenticalTo(events.ErrSourceClosed))
+				err := src.Err()
 				Expect(err).To(MatchError(events.ErrSourceClosed))
 				var se *events.StreamEndError
 				Expect(errors.As(err, &se)).To(BeTrue())
@@ -311,7 +356,7 @@ var _ = Describe("Source", func() {
 				Expect(src.LastEventID()).To(Equal("c1"))
 				Expect(srv.requestCount()).To(Equal(1))
 				_, err = src.Next()
-				Expect(err).To(MatchError(events.ErrSourceClosed))
+				Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
 			},
 			Entry("cursor_expired", events.ReasonCursorExpired, events.ErrResyncRequired),
 			Entry("token_expired", events.ReasonTokenExpired, events.ErrTokenExpired, events.ErrUnauthorized, models.ErrUnauthorized),
@@ -344,43 +389,89 @@ var _ = Describe("Source", func() {
 			}
 		})
 
-		It("ends with ErrReconnectsExhausted when every attempt fails", func() {
+		It("never gives up while the server answers 503, and resumes when it is back", func() {
 			unavailable := status(503, `{"error":{"type":"Unavailable","message":"down"}}`)
-			srv := newStreamServer(serveEvents("c", lrpEvents(1), abortAfter),
-				unavailable, unavailable, unavailable, unavailable, unavailable, unavailable, unavailable)
+			plans := []plan{serveEvents("c", lrpEvents(1), abortAfter)}
+			for range 25 { // far more than any attempt limit a source ever had
+				plans = append(plans, unavailable)
+			}
+			plans = append(plans, serveEvents("d", lrpEvents(2)[1:], nil))
+			srv := newStreamServer(plans...)
 			src := open(srv, events.Request{})
 			nextEvent(src)
-			err := nextError(src)
-			Expect(err).To(MatchError(events.ErrSourceClosed))
-			Expect(err).To(MatchError(events.ErrReconnectsExhausted))
-			Expect(err).To(MatchError(models.ErrUnavailable))
-			Expect(events.Retryable(err)).To(BeTrue())
-			Expect(srv.requestCount()).To(Equal(1 + 5))
+			Expect(nextEvent(src)).To(Equal(lrpEvents(2)[1]))
+			Expect(srv.requestCount()).To(Equal(27))
+			for _, r := range srv.requests()[1:] {
+				Expect(r.Query.Get("since")).To(Equal("c1"))
+			}
+			Expect(src.Err()).NotTo(HaveOccurred())
+		})
+
+		It("waits for a server that is gone until Close, which interrupts the wait at once", func() {
+			srv := newStreamServer(serveEvents("c", lrpEvents(1), nil))
+			src := open(srv, events.Request{})
+			nextEvent(src)
+			srv.Close()
+			done := make(chan error, 1)
+			go func() {
+				_, err := src.Next()
+				done <- err
+			}()
+			Consistently(done, 500*time.Millisecond).ShouldNot(Receive())
+			Expect(src.Err()).NotTo(HaveOccurred())
+			closed := time.Now()
+			Expect(src.Close()).To(Succeed())
+			Eventually(done, 5*time.Second).Should(Receive(BeIdenticalTo(events.ErrSourceClosed)))
+			Expect(time.Since(closed)).To(BeNumerically("<", time.Second))
+			Expect(src.Err()).To(MatchError(events.ErrSourceClosed))
+			Expect(src.Err().Error()).To(ContainSubstring("closed by Close"))
 			Expect(src.LastEventID()).To(Equal("c1"))
 		})
 
-		It("counts connections that deliver nothing as failed attempts", func() {
+		It("paces connections that deliver nothing instead of spinning", func() {
 			empty := func(w http.ResponseWriter, r *http.Request) { startStream(w) }
-			srv := newStreamServer(serveEvents("c", lrpEvents(1), nil), empty, empty, empty, empty, empty, empty, empty)
+			plans := []plan{serveEvents("c", lrpEvents(1), nil)}
+			for range 1000 {
+				plans = append(plans, empty)
+			}
+			srv := newStreamServer(plans...)
 			src := open(srv, events.Request{})
 			nextEvent(src)
-			err := nextError(src)
-			Expect(err).To(MatchError(events.ErrReconnectsExhausted))
-			Expect(srv.requestCount()).To(Equal(1 + 5))
+			done := make(chan error, 1)
+			go func() {
+				_, err := src.Next()
+				done <- err
+			}()
+			Eventually(srv.requestCount, 5*time.Second).Should(BeNumerically(">", 5))
+			// With MaxBackoff 20ms, at most about 50 a second; without backoff, thousands.
+			time.Sleep(500 * time.Millisecond)
+			Expect(srv.requestCount()).To(BeNumerically("<", 60))
+			Expect(src.Close()).To(Succeed())
+			Eventually(done, 5*time.Second).Should(Receive(BeIdenticalTo(events.ErrSourceClosed)))
 		})
 
 		DescribeTable("ends on a non-retryable answer to a reconnect",
 			func(p plan, matches ...error) {
 				srv := newStreamServer(serveEvents("c", lrpEvents(1), abortAfter), p)
-				src := open(srv, events.Request{})
+				logs := gbytes.NewBuffer()
+				cfg := testConfig(srv.URL)
+				cfg.Logger = slog.New(slog.NewTextHandler(logs, nil))
+				src, err := events.Open(ctx, cfg, events.Request{})
+				Expect(err).NotTo(HaveOccurred())
+				defer src.Close()
 				nextEvent(src)
-				err := nextError(src)
+				Expect(nextError(src)).To(BeIdenticalTo(events.ErrSourceClosed))
+				err = src.Err()
 				Expect(err).To(MatchError(events.ErrSourceClosed))
 				Expect(err).To(MatchError(events.ErrBadResponse))
+				var re *events.ResponseError
+				Expect(errors.As(err, &re)).To(BeTrue())
 				for _, m := range matches {
 					Expect(err).To(MatchError(m))
 				}
+				Expect(events.Retryable(err)).To(BeFalse())
 				Expect(srv.requestCount()).To(Equal(2))
+				Expect(logs).To(gbytes.Say(`events: source ended`))
 			},
 			Entry("204", status(204, "")),
 			Entry("400", status(400, `{"error":{"type":"InvalidRequest","message":"malformed cursor"}}`), models.ErrInvalidRequest),
@@ -423,9 +514,8 @@ var _ = Describe("Source", func() {
 				write(w, "retry: 10\n\n")
 			})
 			src := open(srv, events.Request{})
-			err := nextError(src)
-			Expect(err).To(MatchError(events.ErrSourceClosed))
-			Expect(err).To(MatchError(events.ErrResyncRequired))
+			Expect(nextError(src)).To(BeIdenticalTo(events.ErrSourceClosed))
+			Expect(src.Err()).To(MatchError(events.ErrResyncRequired))
 			Expect(srv.requestCount()).To(Equal(1))
 		})
 
@@ -434,18 +524,6 @@ var _ = Describe("Source", func() {
 			src := open(srv, events.Request{Since: "c5"})
 			nextEvent(src)
 			Expect(srv.requests()[1].Query.Get("since")).To(Equal("c5"))
-		})
-
-		It("does not reconnect at all with a negative MaxReconnects", func() {
-			srv := newStreamServer(serveEvents("c", lrpEvents(1), nil))
-			cfg := testConfig(srv.URL)
-			cfg.MaxReconnects = -1
-			src, err := events.Open(ctx, cfg, events.Request{})
-			Expect(err).NotTo(HaveOccurred())
-			defer src.Close()
-			nextEvent(src)
-			Expect(nextError(src)).To(MatchError(events.ErrReconnectsExhausted))
-			Expect(srv.requestCount()).To(Equal(1))
 		})
 	})
 
@@ -489,9 +567,8 @@ var _ = Describe("Source", func() {
 			})
 			src := open(srv, events.Request{Snapshot: true})
 			nextEvent(src)
-			err := nextError(src)
-			Expect(err).To(MatchError(events.ErrSourceClosed))
-			Expect(err).To(MatchError(events.ErrResyncRequired))
+			Expect(nextError(src)).To(BeIdenticalTo(events.ErrSourceClosed))
+			Expect(src.Err()).To(MatchError(events.ErrResyncRequired))
 			Expect(src.LastEventID()).To(BeEmpty())
 		})
 	})
@@ -511,9 +588,10 @@ var _ = Describe("Source", func() {
 			Expect(src.Close()).To(Succeed())
 			var err error
 			Eventually(done, 5*time.Second).Should(Receive(&err))
-			Expect(err).To(MatchError(events.ErrSourceClosed))
+			Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
 			_, err = src.Next()
-			Expect(err).To(MatchError(events.ErrSourceClosed))
+			Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
+			Expect(src.Err()).To(MatchError(events.ErrSourceClosed))
 			Expect(src.LastEventID()).To(Equal("c1"))
 		})
 
@@ -531,7 +609,7 @@ var _ = Describe("Source", func() {
 			}()
 			Consistently(done, 100*time.Millisecond).ShouldNot(Receive())
 			Expect(src.Close()).To(Succeed())
-			Eventually(done, 5*time.Second).Should(Receive(MatchError(events.ErrSourceClosed)))
+			Eventually(done, 5*time.Second).Should(Receive(BeIdenticalTo(events.ErrSourceClosed)))
 			Expect(srv.requestCount()).To(Equal(1))
 		})
 
@@ -543,7 +621,7 @@ var _ = Describe("Source", func() {
 			}
 			Expect(src.Close()).To(Succeed())
 			_, err := src.Next()
-			Expect(err).To(MatchError(events.ErrSourceClosed))
+			Expect(err).To(BeIdenticalTo(events.ErrSourceClosed))
 		})
 	})
 
@@ -553,13 +631,15 @@ var _ = Describe("Source", func() {
 		},
 		Entry("nil", nil, false),
 		Entry("a transport error", errors.New("connection refused"), true),
-		Entry("closed, reconnects exhausted", fmt.Errorf("%w: %w", events.ErrSourceClosed, events.ErrReconnectsExhausted), true),
+		Entry("the end of a raw stream", fmt.Errorf("%w: %w", events.ErrSourceClosed, io.EOF), true),
 		Entry("resync required", fmt.Errorf("%w: %w", events.ErrSourceClosed, events.ErrResyncRequired), false),
 		Entry("an invalid request", &events.RequestError{Field: "types", Reason: "x"}, false),
 		Entry("an invalid option", events.ErrInvalidOption, false),
 		Entry("unauthorized", &events.StreamEndError{Reason: events.ReasonUnauthorized}, false),
 		Entry("slow_consumer", &events.StreamEndError{Reason: events.ReasonSlowConsumer}, true),
 		Entry("cancelled", context.Canceled, false),
+		Entry("cancelled while the server answered 503", fmt.Errorf("%w: %w", context.Canceled, &events.ResponseError{StatusCode: 503}), false),
+		Entry("503 until ConnectTimeout", fmt.Errorf("%w: %w", context.DeadlineExceeded, &events.ResponseError{StatusCode: 503}), true),
 		Entry("an oversized event", sse.ErrEventTooLarge, false),
 		Entry("429", &events.ResponseError{StatusCode: 429}, true),
 		Entry("409", &events.ResponseError{StatusCode: 409}, false),

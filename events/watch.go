@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/sse"
 )
 
 // Position is where a subscription starts.
@@ -56,8 +57,9 @@ type WatchOptions struct {
 	Resync func(ctx context.Context) error
 	// Logger receives Watch's resubscriptions. nil means discard.
 	Logger *slog.Logger
-	// MinBackoff and MaxBackoff bound the jittered, doubling wait before resubscribing.
-	// 0 means 100ms and 10s.
+	// MinBackoff is the wait before resubscribing, growing by half with each consecutive
+	// failure up to MaxBackoff, jittered (sse.RetryParams.Backoff, as a Source's
+	// reconnects). 0 means 100ms and 10s.
 	MinBackoff, MaxBackoff time.Duration
 	// MaxFailures is how many consecutive subscriptions may fail (an error from subscribe,
 	// or a stream that ended before delivering anything) before Watch gives up and
@@ -79,8 +81,9 @@ type WatchOptions struct {
 // Watch runs in the caller's goroutine and returns when ctx is done (ctx.Err()), when the
 // handler or the Resync hook returns an error, when an error is not retryable (for
 // example an invalid request or refused credentials), or after opts.MaxFailures
-// consecutive failures. Resuming from a cursor needs a source that implements Resumable
-// (the SDK's do); with any other source Watch resyncs instead.
+// consecutive failures. Why a source closed is taken from its Err method when it has one
+// (*Source does), else from the error of Next. Resuming from a cursor needs a source that
+// implements Resumable (the SDK's do); with any other source Watch resyncs instead.
 func Watch(ctx context.Context, subscribe SubscribeFunc, handler Handler, opts WatchOptions) error {
 	w, err := newWatcher(subscribe, handler, opts)
 	if err != nil {
@@ -164,7 +167,8 @@ func (w *watcher) run(ctx context.Context) error {
 			w.log.Info("events: watch: resubscribing", "since", next.Since, "snapshot", next.Snapshot, "error", errString(err))
 		}
 		pos = next
-		if err := sleep(ctx, backoff(w.opts.MinBackoff, w.opts.MaxBackoff, max(failures-1, 0))); err != nil {
+		wait := sse.RetryParams{MaxDelay: w.opts.MaxBackoff}.Backoff(w.opts.MinBackoff, max(failures-1, 0))
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -234,6 +238,14 @@ func (w *watcher) round(ctx context.Context, pos Position) (Position, bool, erro
 		case errors.Is(err, ErrInvalidEvent):
 			w.log.Warn("events: watch: undecodable event, resyncing", "error", err.Error())
 			return resync, progressed, err
+		}
+		// Next says that the source closed; the source says why, when it can.
+		if e, ok := src.(interface{ Err() error }); ok {
+			if why := e.Err(); why != nil {
+				err = why
+			}
+		}
+		switch {
 		case errors.Is(err, ErrResyncRequired), inSnapshot:
 			return resync, progressed, err
 		case !w.opts.Retryable(err):

@@ -2,8 +2,11 @@ package events_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/fakes"
 	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/sse"
 )
 
 // subscriptions hands out scripted sources in order and records the positions asked for.
@@ -115,7 +119,7 @@ var _ = Describe("Watch", func() {
 	It("resubscribes from the last cursor when the source closes", func() {
 		subs.sources = []events.EventSource{
 			fakes.NewEventSource(fakes.WithID("c1", evs[0]), fakes.WithID("c2", evs[1]), fakes.Err(events.ErrSourceClosed)),
-			fakes.NewEventSource(fakes.WithID("c3", evs[2]), fakes.Err(fmt.Errorf("%w: %w", events.ErrSourceClosed, events.ErrReconnectsExhausted))),
+			fakes.NewEventSource(fakes.WithID("c3", evs[2]), fakes.Err(fmt.Errorf("%w: %w", events.ErrSourceClosed, io.EOF))),
 			fakes.NewEventSource(fakes.WithID("c4", evs[3])).KeepOpen(),
 		}
 		opts.Start = events.Position{Since: "c0"}
@@ -139,6 +143,44 @@ var _ = Describe("Watch", func() {
 		Eventually(subs.asked, 5*time.Second).Should(HaveLen(3))
 		stop()
 		Expect(subs.asked()).To(Equal([]events.Position{{Since: "c0"}, {Snapshot: true}, {Since: "s2"}}))
+	})
+
+	Describe("with a source that tells why it closed through Err", func() {
+		// rawStream is a NewEventSource source over a recorded stream: its Next returns
+		// the bare ErrSourceClosed, and only its Err tells why.
+		rawStream := func(frames string) events.EventSource {
+			data, err := json.Marshal(evs[0])
+			Expect(err).NotTo(HaveOccurred())
+			body := fmt.Sprintf("id: c1\nevent: %s\ndata: %s\n\n%s", evs[0].EventType(), data, frames)
+			return events.NewEventSource(sse.NewReadCloser(io.NopCloser(strings.NewReader(body))))
+		}
+
+		It("resyncs when Err says ErrResyncRequired", func() {
+			subs.sources = []events.EventSource{rawStream("event: stream_end\ndata: {\"reason\":\"cursor_expired\"}\n\n")}
+			opts.Start = events.Position{Since: "c0"}
+			run()
+			Eventually(subs.asked, 5*time.Second).Should(HaveLen(2))
+			stop()
+			Expect(subs.asked()).To(Equal([]events.Position{{Since: "c0"}, {Snapshot: true}}))
+		})
+
+		It("returns the error of Err when it is not retryable", func() {
+			subs.sources = []events.EventSource{rawStream("event: stream_end\ndata: {\"reason\":\"unauthorized\"}\n\n")}
+			run()
+			var err error
+			Eventually(done, 5*time.Second).Should(Receive(&err))
+			Expect(err).To(MatchError(events.ErrUnauthorized))
+			Expect(subs.asked()).To(HaveLen(1))
+		})
+
+		It("resumes from the cursor when Err says the stream just ended", func() {
+			subs.sources = []events.EventSource{rawStream("")}
+			opts.Start = events.Position{Since: "c0"}
+			run()
+			Eventually(subs.asked, 5*time.Second).Should(HaveLen(2))
+			stop()
+			Expect(subs.asked()[1]).To(Equal(events.Position{Since: "c1"}))
+		})
 	})
 
 	It("starts with a snapshot when asked, calling Resync first", func() {

@@ -5,28 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
+	"log/slog"
 	"mime"
 	"net/http"
 	"sync"
 	"time"
 )
 
-// Defaults of [RetryParams] fields left at zero.
-const (
-	// DefaultInitialDelay is the reconnection time until the server sets one
-	// with a retry field (browsers use a few seconds too).
-	DefaultInitialDelay = 3 * time.Second
-	// DefaultMaxDelay caps the backoff between reconnection attempts.
-	DefaultMaxDelay = 30 * time.Second
-	// DefaultMaxAttempts is the number of consecutive failed connection
-	// attempts after which an EventSource gives up.
-	DefaultMaxAttempts = 10
-)
-
-// minBackoffStep is the smallest step of the backoff, so that a reconnection
-// time of zero still backs off.
-const minBackoffStep = time.Millisecond
+// maxErrorBody bounds what is kept of the body of a response that is not an
+// event stream ([BadResponseError.Body]).
+const maxErrorBody = 64 << 10
 
 // Doer sends an HTTP request and returns its response. *http.Client
 // implements it. It must honour the request's context (cancelling it must
@@ -36,34 +24,6 @@ type Doer interface {
 	Do(*http.Request) (*http.Response, error)
 }
 
-// RetryParams says how an [EventSource] reconnects. The zero value is valid:
-// browser-like delays, 10 attempts, 5xx not retried.
-//
-// After a connection that delivered events ends, the source waits the
-// reconnection time: the server's last retry value, else InitialDelay. Each
-// consecutive failed attempt, and each consecutive connection that ends
-// without delivering an event, doubles that wait (from at least 1 ms, capped
-// by MaxDelay) and picks it uniformly in its upper half, so a flapping server
-// is not hammered. A delivered event resets the backoff; an opened connection
-// resets the count of failed attempts.
-type RetryParams struct {
-	// InitialDelay is the reconnection time until the server sets one with a
-	// retry field. Zero means DefaultInitialDelay; negative is invalid.
-	InitialDelay time.Duration
-	// MaxDelay caps the backoff. It never shortens a reconnection time the
-	// server set. Zero means DefaultMaxDelay; negative is invalid.
-	MaxDelay time.Duration
-	// MaxAttempts is the number of consecutive failed connection attempts
-	// (network errors, and 5xx when Retry5xx is set) after which the source
-	// gives up. A connection that opens resets the count. Zero means
-	// DefaultMaxAttempts; negative is invalid.
-	MaxAttempts int
-	// Retry5xx makes a 5xx status a failed attempt to retry, bounded by
-	// MaxAttempts, instead of a failure for good. False (the default) is what
-	// browsers do.
-	Retry5xx bool
-}
-
 // Config describes an event source to connect to.
 type Config struct {
 	// Client sends the requests. Nil means http.DefaultClient.
@@ -71,15 +31,36 @@ type Config struct {
 	// RetryParams says how to reconnect; its zero value is valid.
 	RetryParams RetryParams
 	// RequestCreator returns a new request for each connection attempt;
-	// required. The EventSource sends a clone of it carrying its own context
-	// (derived from the request's context, so cancelling that aborts the
-	// attempt too), with the Accept, Cache-Control and Last-Event-ID headers
-	// set. A Last-Event-ID header on the first request it returns seeds the
-	// last event id, to resume a stream from a stored position.
+	// required. It is called from the goroutine of Connect or Next. The
+	// EventSource sends a clone of it carrying its own context (derived from
+	// the request's context, so cancelling that aborts the attempt too),
+	// with the Accept, Cache-Control and Last-Event-ID headers set. A
+	// Last-Event-ID header on the first request it returns seeds the last
+	// event id, to resume a stream from a stored position.
 	RequestCreator func() *http.Request
 	// MaxEventSize bounds each line and event read (see [MaxEventSize]). Zero
 	// means DefaultMaxEventSize; negative is invalid.
 	MaxEventSize int
+	// BorrowData makes Next return an Event.Data that is valid only until
+	// the next call to Next (see [BorrowData]), saving a copy per event.
+	// False means every Data is the caller's to keep.
+	BorrowData bool
+	// IdleTimeout drops a connection when one read waits longer than this
+	// for a byte from the server, and reconnects as after a network error.
+	// Only time spent blocked waiting for the server counts, never the time
+	// the consumer takes between calls to Next. It must exceed the interval
+	// of the server's heartbeats. Zero means no timeout; negative is invalid.
+	IdleTimeout time.Duration
+	// BeforeReconnect, when set, is called from Next's goroutine each time an
+	// open connection has ended, before the source waits to reconnect, with
+	// the last event id (sent as Last-Event-ID on the reconnection) and why
+	// the connection ended (io.EOF for a clean end of the body). A non-nil
+	// result ends the source instead: Next returns an error wrapping
+	// [ErrSourceClosed] and that result. Nil means always reconnect.
+	BeforeReconnect func(lastEventID string, cause error) error
+	// Logger receives one line per connection that ends, per failed
+	// connection attempt and per reconnection. Nil means discard.
+	Logger *slog.Logger
 }
 
 // EventSource is a connection to an event stream that reconnects as a
@@ -92,6 +73,9 @@ type EventSource struct {
 	params       RetryParams
 	newRequest   func() *http.Request
 	decoderOpts  options
+	idleTimeout  time.Duration
+	before       func(string, error) error
+	log          *slog.Logger
 	ctx          context.Context // cancelled by Close and on failure
 	cancel       context.CancelFunc
 	seededLastID bool
@@ -114,11 +98,12 @@ type EventSource struct {
 }
 
 // Connect opens the event source. It makes the first connection attempt at
-// once and retries network errors (and 5xx when RetryParams.Retry5xx is set)
-// as reconnections do. It returns a [*BadResponseError] when the server
-// answers with a status other than 200 or a content type other than
-// text/event-stream, an error wrapping [ErrInvalidConfig] for an invalid
-// Config, and the last attempt's error when it gives up.
+// once and retries network errors (and the answers RetryParams.RetryTransient
+// names) as reconnections do. It returns a [*BadResponseError] when the
+// server answers with a status other than 200 or a content type other than
+// text/event-stream (and it is not retried), an error wrapping
+// [ErrInvalidConfig] for an invalid Config, and the last attempt's error when
+// it gives up.
 func (c *Config) Connect() (*EventSource, error) {
 	return c.ConnectContext(context.Background())
 }
@@ -126,7 +111,10 @@ func (c *Config) Connect() (*EventSource, error) {
 // ConnectContext is Connect with a context that bounds the connection
 // attempts made before it returns (their dials, waits and the response
 // headers), like net.Dialer.DialContext: once it has returned, ctx no longer
-// affects the source; Close ends it.
+// affects the source; Close ends it. When ctx ends first, the error wraps
+// context.Cause(ctx) and, if an attempt failed before, that attempt's error
+// too, so a caller that bounds the attempts with a deadline (and sets no
+// MaxAttempts) learns why the server could not be reached.
 func (c *Config) ConnectContext(ctx context.Context) (*EventSource, error) {
 	es, err := c.newEventSource()
 	if err != nil {
@@ -144,8 +132,8 @@ func (c *Config) newEventSource() (*EventSource, error) {
 	switch {
 	case c.RequestCreator == nil:
 		return nil, fmt.Errorf("%w: RequestCreator is nil", ErrInvalidConfig)
-	case p.InitialDelay < 0, p.MaxDelay < 0, p.MaxAttempts < 0, c.MaxEventSize < 0:
-		return nil, fmt.Errorf("%w: negative RetryParams or MaxEventSize", ErrInvalidConfig)
+	case p.InitialDelay < 0, p.MaxDelay < 0, c.MaxEventSize < 0, c.IdleTimeout < 0:
+		return nil, fmt.Errorf("%w: negative InitialDelay, MaxDelay, MaxEventSize or IdleTimeout", ErrInvalidConfig)
 	}
 	if p.InitialDelay == 0 {
 		p.InitialDelay = DefaultInitialDelay
@@ -160,12 +148,23 @@ func (c *Config) newEventSource() (*EventSource, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	log := c.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	opts := []Option{MaxEventSize(c.MaxEventSize)}
+	if c.BorrowData {
+		opts = append(opts, BorrowData())
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &EventSource{
 		client:      client,
 		params:      p,
 		newRequest:  c.RequestCreator,
-		decoderOpts: buildOptions([]Option{MaxEventSize(c.MaxEventSize)}),
+		decoderOpts: buildOptions(opts),
+		idleTimeout: c.IdleTimeout,
+		before:      c.BeforeReconnect,
+		log:         log,
 		ctx:         ctx,
 		cancel:      cancel,
 		reconnect:   p.InitialDelay,
@@ -174,13 +173,13 @@ func (c *Config) newEventSource() (*EventSource, error) {
 
 // Next returns the next event, reconnecting as needed: after a network error
 // or a clean end of the stream it waits the reconnection time (the server's
-// retry value, or RetryParams.InitialDelay, with backoff as [RetryParams]
+// retry value, or RetryParams.InitialDelay, growing as [RetryParams]
 // describes) and reconnects, sending the last event id. Reconnections happen
-// only within Next. It returns [ErrSourceClosed] after Close, and an error wrapping
-// ErrSourceClosed and the cause when the source fails for good: a
-// [*BadResponseError], [ErrEventTooLarge], or the last error once
-// RetryParams.MaxAttempts consecutive attempts failed. Every later call
-// returns the same error.
+// only within Next. It returns [ErrSourceClosed] after Close, and an error
+// wrapping ErrSourceClosed and the cause when the source fails for good: a
+// [*BadResponseError], [ErrEventTooLarge], the error of
+// Config.BeforeReconnect, or the last error once RetryParams.MaxAttempts
+// consecutive attempts failed. Every later call returns the same error.
 func (es *EventSource) Next() (Event, error) {
 	es.mu.Lock()
 	if es.closed {
@@ -219,7 +218,7 @@ func (es *EventSource) next() (Event, error) {
 		return Event{}, es.err
 	}
 	// Each round reads one connection to its end. Connections that end
-	// without an event raise the backoff up to MaxDelay, so the rounds are
+	// without an event make the wait grow up to MaxDelay, so the rounds are
 	// paced; Close ends them.
 	for {
 		if es.dec == nil {
@@ -241,6 +240,13 @@ func (es *EventSource) next() (Event, error) {
 		}
 		if errors.Is(err, ErrEventTooLarge) {
 			return Event{}, es.terminal(err)
+		}
+		lastID := es.lastID // written only by this goroutine
+		es.log.Info("sse: connection ended", "error", err.Error(), "last_event_id", lastID)
+		if es.before != nil {
+			if err := es.before(lastID, err); err != nil {
+				return Event{}, es.terminal(err)
+			}
 		}
 		if !delivered {
 			es.idle++
@@ -271,15 +277,15 @@ func (es *EventSource) syncState() {
 	}
 }
 
-func (es *EventSource) lastIDSnapshot() string {
+// LastEventID returns the last event id: the one sent as Last-Event-ID on
+// the next reconnection ("" sends none). While Next is not running it is the
+// id in effect for the last event Next returned, never one of an event read
+// ahead.
+func (es *EventSource) LastEventID() string {
 	es.mu.Lock()
 	defer es.mu.Unlock()
 	return es.lastID
 }
-
-// LastEventID returns the last event id: the one sent as Last-Event-ID on
-// the next reconnection ("" sends none).
-func (es *EventSource) LastEventID() string { return es.lastIDSnapshot() }
 
 // Close closes the source: it interrupts a Next blocked in a dial, a wait or
 // a read, which then returns [ErrSourceClosed], and releases the connection.
@@ -305,70 +311,54 @@ func (es *EventSource) Close() error {
 
 // connect makes connection attempts until one opens, the attempts run out or
 // the source closes. ctx (nil for none) bounds the attempts too. With
-// waitFirst it waits the reconnection time before the first attempt.
-func (es *EventSource) connect(ctx context.Context, waitFirst bool) error {
+// reconnecting it waits before the first attempt.
+func (es *EventSource) connect(ctx context.Context, reconnecting bool) error {
 	var last error
-	for wait := waitFirst; es.failures < es.params.MaxAttempts; wait = true {
+	attempts := 0
+	// Bounded by MaxAttempts, or, without a limit, by Close and ctx; the
+	// waits between attempts grow up to MaxDelay.
+	for wait := reconnecting; es.params.MaxAttempts < 0 || es.failures < es.params.MaxAttempts; wait = true {
 		if wait {
-			if err := es.sleep(ctx, es.delay()); err != nil {
+			if err := es.sleep(ctx, es.params.Backoff(es.reconnect, es.failures+es.idle), last); err != nil {
 				return err
 			}
 		}
+		attempts++
 		err := es.open(ctx)
 		if err == nil {
 			es.failures = 0
+			if reconnecting {
+				es.log.Info("sse: reconnected", "attempts", attempts, "last_event_id", es.lastID)
+			}
 			return nil
 		}
 		if es.ctx.Err() != nil {
 			return ErrSourceClosed
 		}
 		if ctx != nil && ctx.Err() != nil {
-			return fmt.Errorf("sse: connect: %w", context.Cause(ctx))
+			return ctxError(ctx, last)
 		}
-		if !es.retryable(err) {
+		if !es.params.retryable(err) {
 			return err
 		}
 		es.failures++
 		last = err
+		es.log.Info("sse: connection attempt failed", "attempt", attempts, "error", err.Error())
 	}
 	return fmt.Errorf("sse: gave up after %d consecutive failed attempts: %w", es.failures, last)
 }
 
-func (es *EventSource) retryable(err error) bool {
-	if errors.Is(err, ErrInvalidConfig) {
-		return false
+// ctxError is the error of connection attempts cut short by ctx: its cause,
+// and the error of the last attempt that failed before, if any.
+func ctxError(ctx context.Context, last error) error {
+	if last == nil {
+		return fmt.Errorf("sse: connect: %w", context.Cause(ctx))
 	}
-	var bre *BadResponseError
-	if errors.As(err, &bre) {
-		return es.params.Retry5xx && bre.StatusCode >= 500 && bre.StatusCode <= 599
-	}
-	return true
-}
-
-// delay returns the wait before the next attempt: the reconnection time
-// after a connection delivered events, then a capped exponential backoff
-// with jitter over consecutive failed attempts and eventless connections.
-func (es *EventSource) delay() time.Duration {
-	k := es.failures + es.idle
-	if k == 0 {
-		return es.reconnect
-	}
-	limit := max(es.params.MaxDelay, es.reconnect)
-	d := max(es.reconnect, minBackoffStep)
-	for range min(k, 62) {
-		if d >= limit/2 {
-			d = limit
-			break
-		}
-		d *= 2
-	}
-	d = min(d, limit)
-	// Equal jitter: a uniform wait in [d/2, d].
-	return d/2 + rand.N(d/2+1)
+	return fmt.Errorf("sse: connect: %w (the last attempt: %w)", context.Cause(ctx), last)
 }
 
 // sleep waits d unless the source closes or ctx (nil for none) ends first.
-func (es *EventSource) sleep(ctx context.Context, d time.Duration) error {
+func (es *EventSource) sleep(ctx context.Context, d time.Duration, last error) error {
 	var ctxDone <-chan struct{}
 	if ctx != nil {
 		ctxDone = ctx.Done()
@@ -381,7 +371,7 @@ func (es *EventSource) sleep(ctx context.Context, d time.Duration) error {
 	case <-es.ctx.Done():
 		return ErrSourceClosed
 	case <-ctxDone:
-		return fmt.Errorf("sse: connect: %w", context.Cause(ctx))
+		return ctxError(ctx, last)
 	}
 }
 
@@ -418,6 +408,13 @@ func (es *EventSource) open(ctx context.Context) error {
 		stopCaller = context.AfterFunc(ctx, cancel)
 	}
 	resp, err := es.client.Do(req)
+	if err == nil {
+		// Reads the body of an answer that is not a stream while ctx still
+		// bounds the attempt.
+		if err = checkResponse(resp); err != nil {
+			resp = nil
+		}
+	}
 	if !stopCaller() && err == nil {
 		// ctx ended while the response arrived: the attempt is cancelled.
 		err = context.Cause(ctx)
@@ -425,11 +422,6 @@ func (es *EventSource) open(ctx context.Context) error {
 	}
 	if err != nil {
 		release()
-		return err
-	}
-	if err := checkResponse(resp); err != nil {
-		release()
-		_ = resp.Body.Close()
 		return err
 	}
 
@@ -442,7 +434,11 @@ func (es *EventSource) open(ctx context.Context) error {
 	}
 	es.body = resp.Body
 	es.mu.Unlock()
-	es.dec = newDecoder(resp.Body, lastID, es.decoderOpts)
+	var body io.Reader = resp.Body
+	if es.idleTimeout > 0 {
+		body = newIdleReader(resp.Body, es.idleTimeout, cancel)
+	}
+	es.dec = newDecoder(body, lastID, es.decoderOpts)
 	es.release = release
 	es.delivered = false
 	return nil
@@ -465,8 +461,9 @@ func (es *EventSource) endConnection() {
 }
 
 // checkResponse fails a response that is not 200 OK with a text/event-stream
-// content type. Parameters are allowed, also malformed ones, as the WHATWG
-// MIME type parser ignores them; only the essence must match.
+// content type, keeping the start of its body and closing it. Parameters
+// are allowed, also malformed ones, as the WHATWG MIME type parser ignores
+// them; only the essence must match.
 func checkResponse(resp *http.Response) error {
 	ct := resp.Header.Get("Content-Type")
 	if resp.StatusCode == http.StatusOK {
@@ -475,5 +472,7 @@ func checkResponse(resp *http.Response) error {
 			return nil
 		}
 	}
-	return &BadResponseError{Response: resp, StatusCode: resp.StatusCode, ContentType: ct}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_ = resp.Body.Close()
+	return &BadResponseError{Response: resp, StatusCode: resp.StatusCode, ContentType: ct, Body: body}
 }

@@ -265,7 +265,7 @@ var _ = Describe("EventSource", func() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		})
 		p := fastRetry
-		p.Retry5xx = true
+		p.RetryTransient = true
 		_, err := newConfig(ts.URL, p).Connect()
 		var bre *sse.BadResponseError
 		Expect(errors.As(err, &bre)).To(BeTrue())
@@ -283,7 +283,7 @@ var _ = Describe("EventSource", func() {
 			hold(r)
 		})
 		p := fastRetry
-		p.Retry5xx = true
+		p.RetryTransient = true
 		es := connect(newConfig(ts.URL, p))
 		Expect(string(nextEvent(es).Data)).To(Equal("ok"))
 	})
@@ -549,7 +549,7 @@ var _ = Describe("EventSource", func() {
 		}),
 		Entry("negative InitialDelay", func(c *sse.Config) { c.RetryParams.InitialDelay = -1 }),
 		Entry("negative MaxDelay", func(c *sse.Config) { c.RetryParams.MaxDelay = -1 }),
-		Entry("negative MaxAttempts", func(c *sse.Config) { c.RetryParams.MaxAttempts = -1 }),
+		Entry("negative IdleTimeout", func(c *sse.Config) { c.IdleTimeout = -1 }),
 		Entry("negative MaxEventSize", func(c *sse.Config) { c.MaxEventSize = -1 }),
 	)
 })

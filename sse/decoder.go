@@ -18,8 +18,8 @@ const (
 	// maxEmptyReads bounds the consecutive (0, nil) reads a decoder accepts
 	// before it fails with io.ErrNoProgress, as bufio does.
 	maxEmptyReads = 100
-	// maxRetryMillis is the largest reconnection time a time.Duration holds;
-	// larger retry values saturate to it.
+	// maxRetryMillis is the largest reconnection time, in milliseconds, that a
+	// time.Duration holds; a larger retry value is ignored.
 	maxRetryMillis = int64(^uint64(0)>>1) / int64(time.Millisecond)
 )
 
@@ -356,8 +356,11 @@ func (d *Decoder) fill() {
 	d.rerr = io.ErrNoProgress
 }
 
-// parseRetry parses a retry value: one or more ASCII digits, in base ten,
-// saturating at the largest reconnection time a time.Duration holds.
+// parseRetry parses a retry value as the standard says: one or more ASCII
+// digits, in base ten; anything else is ignored. A value too large for a
+// time.Duration (and so any value that overflows an integer) is ignored too,
+// as browsers ignore one that does not fit their integer type: the field then
+// leaves the reconnection time as it was. Leading zeros do not count.
 func parseRetry(v []byte) (int64, bool) {
 	if len(v) == 0 {
 		return 0, false
@@ -367,13 +370,12 @@ func parseRetry(v []byte) (int64, bool) {
 		if c < '0' || c > '9' {
 			return 0, false
 		}
-		if ms <= (maxRetryMillis-9)/10 {
-			ms = ms*10 + int64(c-'0')
-		} else {
-			ms = maxRetryMillis
+		if ms > (maxRetryMillis-int64(c-'0'))/10 {
+			return 0, false
 		}
+		ms = ms*10 + int64(c-'0')
 	}
-	return min(ms, maxRetryMillis), true
+	return ms, true
 }
 
 // scanner finds the next occurrence of one byte in a window without searching

@@ -21,9 +21,9 @@ var (
 
 	// ErrSourceClosed is returned by [EventSource.Next] and [ReadCloser.Next]
 	// after Close, and by [EventSource.Next] when the source has failed for
-	// good (gave up reconnecting, got a bad response, met an oversized event);
-	// in that case the error also wraps the cause, for example a
-	// [*BadResponseError]. The caller must not call Next again expecting
+	// good (gave up reconnecting, got a bad response, met an oversized event,
+	// was refused a reconnection by Config.BeforeReconnect); in that case the
+	// error also wraps the cause, for example a [*BadResponseError]. The caller must not call Next again expecting
 	// events; it may open a new source.
 	ErrSourceClosed = errors.New("sse: source closed")
 
@@ -37,16 +37,20 @@ var (
 // [ErrSourceClosed] by [EventSource.Next], when the server answers with a
 // status other than 200 OK (204 No Content included), or with a Content-Type
 // whose essence is not text/event-stream. Per the standard this fails the
-// connection for good; a 5xx status is retried instead when
-// [RetryParams.Retry5xx] is set, and this error is then the cause reported
-// once the attempts run out.
+// connection for good; a 5xx, 408 or 429 status is retried instead when
+// [RetryParams.RetryTransient] is set, and this error is then the cause
+// reported once the attempts run out.
 type BadResponseError struct {
-	// Response is the response received. Its Body has already been closed.
+	// Response is the response received. Its Body has already been read
+	// (see Body) and closed.
 	Response *http.Response
 	// StatusCode is Response.StatusCode.
 	StatusCode int
 	// ContentType is the Content-Type header of the response.
 	ContentType string
+	// Body is the start of the response body, at most 64 KiB: the server's
+	// explanation, for example an API error.
+	Body []byte
 }
 
 // Error describes the status and content type of the response.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -117,13 +118,14 @@ func referenceDecode(input []byte) decoded {
 				idBuf = value
 			}
 		case "retry":
+			// Digits only, else the field is ignored; so is a value a
+			// time.Duration cannot hold.
 			if value != "" && strings.Trim(value, "0123456789") == "" {
-				ms := int64(0)
-				for _, c := range value {
-					ms = min(ms*10+int64(c-'0'), int64(1<<63-1)/int64(time.Millisecond))
+				ms, err := strconv.ParseInt(value, 10, 64)
+				if err == nil && ms <= int64(1<<63-1)/int64(time.Millisecond) {
+					out.Retry, out.RetrySet = time.Duration(ms)*time.Millisecond, true
+					blockRetry = out.Retry
 				}
-				out.Retry, out.RetrySet = time.Duration(ms)*time.Millisecond, true
-				blockRetry = out.Retry
 			}
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"runtime"
 	"time"
 
@@ -59,7 +58,7 @@ func runDecode(ctx context.Context, e *env, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	res := decodeResult{Scenario: "decode", Command: commandLine("decode", args), runInfo: newRunInfo(c.db),
-		Path: "events.Open + Source.Next (sse.ReadCloser, models.DecodeEvent) over the recorded bytes"}
+		Path: "events.NewEventSource + Source.Next (sse.ReadCloser, models.DecodeEvent) over the recorded bytes"}
 	start := time.Now()
 	data, err := recordStream(ctx, e, c, *nEvents, *writers)
 	if err != nil {
@@ -183,42 +182,27 @@ type readCloser struct {
 	io.Closer
 }
 
-// recordedDoer answers every request with the recorded stream.
-type recordedDoer struct{ data []byte }
-
-func (d recordedDoer) Do(req *http.Request) (*http.Response, error) {
-	return &http.Response{
-		StatusCode: http.StatusOK,
-		Status:     "200 OK",
-		Header:     http.Header{"Content-Type": {"text/event-stream; charset=utf-8"}},
-		Body:       io.NopCloser(bytes.NewReader(d.data)),
-		Request:    req,
-	}, nil
-}
-
-// decodePass decodes the recording once with the SDK's event source and returns the
-// number of typed events; types, when not nil, counts them by type.
-func decodePass(ctx context.Context, data []byte, types map[string]int64) (int64, error) {
-	src, err := events.Open(ctx, events.Config{
-		URL:           "http://recorded.invalid",
-		Client:        recordedDoer{data},
-		MaxReconnects: -1, // the end of the recording ends the source
-		IdleTimeout:   -1,
-	}, events.Request{Stream: events.LRPStream})
-	if err != nil {
-		return 0, err
-	}
+// decodePass decodes the recording once with the SDK's event source (NewEventSource over
+// an sse.ReadCloser of the recorded bytes) and returns the number of typed events; types,
+// when not nil, counts them by type.
+func decodePass(_ context.Context, data []byte, types map[string]int64) (int64, error) {
+	src := events.NewEventSource(sse.NewReadCloser(io.NopCloser(bytes.NewReader(data)), sse.BorrowData()))
 	defer src.Close()
 	var n int64
 	// Bounded by the recording: each call consumes an event or ends the source.
 	for {
 		ev, err := src.Next()
-		switch {
-		case errors.Is(err, events.ErrUnrecognizedEventType):
+		switch err {
+		case nil:
+		case events.ErrUnrecognizedEventType:
 			continue
-		case errors.Is(err, events.ErrReconnectsExhausted):
+		case events.ErrSourceClosed:
+			// The end of the recording ends the source.
+			if why := src.(*events.Source).Err(); !errors.Is(why, io.EOF) {
+				return n, fmt.Errorf("bbs-bench: decoding the recording: %w", why)
+			}
 			return n, nil
-		case err != nil:
+		default:
 			return n, fmt.Errorf("bbs-bench: decoding the recording: %w", err)
 		}
 		n++

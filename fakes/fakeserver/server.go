@@ -87,9 +87,9 @@ type Server struct {
 // NewServer starts a Server. Its arguments, all optional and in any order, are a test (a
 // TB: *testing.T, *testing.B, GinkgoT()) and ServerOptions:
 //
-//	srv := fakes.NewServer()                                // the caller closes it: defer srv.Close()
-//	srv := fakes.NewServer(t)                               // closed with the test (t.Cleanup)
-//	srv := fakes.NewServer(GinkgoT(), fakes.WithHeartbeat(time.Second))
+//	srv := fakeserver.NewServer()                              // the caller closes it: defer srv.Close()
+//	srv := fakeserver.NewServer(t)                             // closed with the test (t.Cleanup)
+//	srv := fakeserver.NewServer(GinkgoT(), fakeserver.WithHeartbeat(time.Second))
 //
 // With a test, the server is closed by t.Cleanup and a failure to start fails the test
 // (Fatalf). Without one, a failure to start panics, and the caller must Close the server.
