@@ -1,4 +1,4 @@
-// Package events is the consumer side of the server's event streams (API.md section 4):
+// Package events is the consumer side of the server's event streams (docs/api.md section 4):
 // the EventSource interface that client.Client's Subscribe calls return, the Source that
 // implements it over package sse, the Request that describes a subscription, and Watch,
 // the consumer loop that keeps a cache equal to the server's state.

@@ -81,7 +81,7 @@ var (
 	ErrInvalidOption = errors.New("events: invalid option")
 )
 
-// Reasons the server gives in a stream_end event (API.md section 4).
+// Reasons the server gives in a stream_end event (docs/api.md section 4).
 const (
 	ReasonSlowConsumer  = "slow_consumer"
 	ReasonShuttingDown  = "shutting_down"

@@ -12,7 +12,7 @@ import (
 // Stream names one of the server's event streams.
 type Stream string
 
-// The streams of API.md section 4.
+// The streams of docs/api.md section 4.
 const (
 	// LRPStream is GET /v1/events: desired_lrp_* and actual_lrp_* events (the group view
 	// of actual LRPs: models.ActualLRPCreatedEvent, ...).

@@ -27,6 +27,7 @@ type ScriptedEventSource struct {
 	closes    int
 	nextCalls int
 	wake      chan struct{} // closed and replaced when the script grows or the source closes
+	why       error         // why Next returned events.ErrSourceClosed, for Err
 }
 
 var (
@@ -84,15 +85,30 @@ func (s *ScriptedEventSource) KeepOpen() *ScriptedEventSource {
 	return s
 }
 
-// Next returns the next entry of the script (see the type).
+var (
+	errClosedByClose = fmt.Errorf("%w: closed by Close", events.ErrSourceClosed)
+	errExhausted     = fmt.Errorf("%w: the script is exhausted", events.ErrSourceClosed)
+)
+
+// Err tells why Next returned events.ErrSourceClosed at the end of the script or after
+// Close (nil before), as events.Source.Err does.
+func (s *ScriptedEventSource) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.why
+}
+
+// Next returns the next entry of the script (see the type). At the end of the script and
+// after Close it returns events.ErrSourceClosed itself, as the SDK's source does.
 func (s *ScriptedEventSource) Next() (models.Event, error) {
 	s.mu.Lock()
 	s.nextCalls++
 	// Each round returns, or waits for the script to grow or the source to close.
 	for {
 		if s.closed {
+			s.why = errClosedByClose
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: closed by Close", events.ErrSourceClosed)
+			return nil, events.ErrSourceClosed
 		}
 		if len(s.script) > 0 {
 			entry := s.script[0]
@@ -101,8 +117,9 @@ func (s *ScriptedEventSource) Next() (models.Event, error) {
 			return s.play(entry)
 		}
 		if !s.keepOpen {
+			s.why = errExhausted
 			s.mu.Unlock()
-			return nil, fmt.Errorf("%w: the script is exhausted", events.ErrSourceClosed)
+			return nil, events.ErrSourceClosed
 		}
 		wake := s.wake
 		s.mu.Unlock()

@@ -311,6 +311,47 @@ func NewUnclaimedActualLRP(key ActualLRPKey, epoch string, since int64) *ActualL
 	}
 }
 
+// GetProcessGuid returns the process guid ("" for nil; the promoted method of the key
+// would panic on a nil instance).
+func (a *ActualLRP) GetProcessGuid() string {
+	if a == nil {
+		return ""
+	}
+	return a.ProcessGuid
+}
+
+// GetIndex returns the index (0 for nil).
+func (a *ActualLRP) GetIndex() int32 {
+	if a == nil {
+		return 0
+	}
+	return a.Index
+}
+
+// GetDomain returns the domain ("" for nil).
+func (a *ActualLRP) GetDomain() string {
+	if a == nil {
+		return ""
+	}
+	return a.Domain
+}
+
+// GetInstanceGuid returns the instance guid ("" for nil).
+func (a *ActualLRP) GetInstanceGuid() string {
+	if a == nil {
+		return ""
+	}
+	return a.InstanceGuid
+}
+
+// GetCellId returns the cell id ("" for nil).
+func (a *ActualLRP) GetCellId() string {
+	if a == nil {
+		return ""
+	}
+	return a.CellId
+}
+
 // GetState returns the state ("" for nil).
 func (a *ActualLRP) GetState() string {
 	if a == nil {

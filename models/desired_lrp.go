@@ -275,10 +275,10 @@ func copyMetricTags(tags map[string]*MetricTagValue) map[string]*MetricTagValue 
 // DesiredLRPUpdate changes the mutable fields of a DesiredLRP; nil fields stay as they are.
 // The setters and ...Exists methods are BBS's.
 type DesiredLRPUpdate struct {
-	Instances  *int32                     `json:"instances,omitempty"`
-	Routes     *Routes                    `json:"routes,omitempty"`
-	Annotation *string                    `json:"annotation,omitempty"`
-	MetricTags map[string]*MetricTagValue `json:"metric_tags,omitempty"`
+	Instances  *int32                     `json:"instances,omitzero"`
+	Routes     *Routes                    `json:"routes,omitzero"`
+	Annotation *string                    `json:"annotation,omitzero"`
+	MetricTags map[string]*MetricTagValue `json:"metric_tags,omitzero"`
 }
 
 // SetInstances sets the instance count to change to.

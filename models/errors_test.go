@@ -11,7 +11,7 @@ import (
 	"github.com/openbbs/bbs/models"
 )
 
-// sentinels lists every error type with its sentinel and its status from API.md section 1.
+// sentinels lists every error type with its sentinel and its status from docs/api.md section 1.
 var sentinels = []struct {
 	errType  string
 	sentinel *models.Error

@@ -12,9 +12,10 @@ import (
 // of Go's encoding/json/v2) and the three functions below, so that the server, the store
 // and the SDK encode and decode alike.
 
-// Marshal encodes v as compact JSON.
+// Marshal encodes v as compact JSON, map members sorted by name (the same value always
+// gives the same bytes).
 func Marshal(v any) ([]byte, error) {
-	return json.Marshal(v)
+	return json.Marshal(v, json.Deterministic(true))
 }
 
 // Unmarshal decodes data into v leniently, for what the server sends: members v does not

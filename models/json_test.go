@@ -65,11 +65,9 @@ var _ = Describe("JSON", func() {
 			MetricTags: map[string]*models.MetricTagValue{"t": {Static: "s"}},
 		}),
 		Entry("DesiredLRPUpdate, empty", &models.DesiredLRPUpdate{}),
-		// Pending: DesiredLRPUpdate's pointer and map fields are tagged omitempty, which in
-		// encoding/json v2 also omits a value that encodes as "" or {}: an update that clears
-		// the annotation or removes every route is sent as no change at all. Their tags
-		// should be omitzero (omit nil only).
-		PEntry("DesiredLRPUpdate, clearing the annotation, the routes and the metric tags", &models.DesiredLRPUpdate{
+		// An update that clears the annotation or removes every route travels as such: its
+		// fields omit nil only (omitzero), not values that encode as "" or {}.
+		Entry("DesiredLRPUpdate, clearing the annotation, the routes and the metric tags", &models.DesiredLRPUpdate{
 			Routes:     &models.Routes{},
 			Annotation: ptr(""),
 			MetricTags: map[string]*models.MetricTagValue{},

@@ -80,6 +80,8 @@ func (v *validator) metricTags(field string, tags map[string]*MetricTagValue) {
 			v.add(field+"."+name, "static and dynamic are exclusive")
 		case t.Static == "" && t.Dynamic == DynamicValueInvalid:
 			v.add(field+"."+name, "static or dynamic is required")
+		case t.Dynamic != DynamicValueInvalid && t.Dynamic != MetricTagDynamicValueIndex && t.Dynamic != MetricTagDynamicValueInstanceGuid:
+			v.add(field+"."+name, "dynamic must be INDEX or INSTANCE_GUID")
 		}
 	}
 }

@@ -111,9 +111,8 @@ var _ = Describe("Validation", func() {
 			Entry("a metric tag with neither", func(d *models.DesiredLRP) {
 				d.MetricTags = map[string]*models.MetricTagValue{"t": {}}
 			}, "metric_tags.t"),
-			// Pending: Validate takes any non-zero Dynamic; a value without a name passes and
-			// then fails to marshal. The validator should accept only the named values.
-			PEntry("a metric tag with an unknown dynamic source", func(d *models.DesiredLRP) {
+			// Only the named dynamic values pass: another one could not even be encoded.
+			Entry("a metric tag with an unknown dynamic source", func(d *models.DesiredLRP) {
 				d.MetricTags = map[string]*models.MetricTagValue{"t": {Dynamic: models.MetricTagValue_DynamicValue(9)}}
 			}, "metric_tags.t"),
 			Entry("a metric tag without a value", func(d *models.DesiredLRP) {
@@ -164,7 +163,7 @@ var _ = Describe("Validation", func() {
 			Entry("dynamic INSTANCE_GUID", models.MetricTagValue{Dynamic: models.MetricTagDynamicValueInstanceGuid}, true),
 			Entry("both", models.MetricTagValue{Static: "s", Dynamic: models.MetricTagDynamicValueIndex}, false),
 			Entry("neither", models.MetricTagValue{}, false),
-			PEntry("unknown dynamic (see the DesiredLRP entry)", models.MetricTagValue{Dynamic: models.MetricTagValue_DynamicValue(9)}, false),
+			Entry("unknown dynamic (see the DesiredLRP entry)", models.MetricTagValue{Dynamic: models.MetricTagValue_DynamicValue(9)}, false),
 		)
 	})
 

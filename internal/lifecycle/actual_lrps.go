@@ -347,7 +347,11 @@ func (o StartOptions) copy() StartOptions {
 		}
 	}
 	o.InternalRoutes = routes
+	// Empty is unset: the stored record keeps neither, so a repeated start compares equal.
 	o.MetricTags = maps.Clone(o.MetricTags)
+	if len(o.MetricTags) == 0 {
+		o.MetricTags = nil
+	}
 	if o.Routable != nil {
 		r := *o.Routable
 		o.Routable = &r
@@ -360,7 +364,7 @@ func validateStartOptions(o StartOptions) error {
 	var f fields
 	for i, r := range o.InternalRoutes {
 		if r != nil && r.Hostname == "" {
-			f.add(fmt.Sprintf("actual_lrp_internal_routes[%d].hostname", i), "is required")
+			f.add(fmt.Sprintf("internal_routes[%d].hostname", i), "is required")
 		}
 	}
 	for k := range o.MetricTags {

@@ -11,7 +11,7 @@ import (
 	"github.com/openbbs/bbs/models"
 )
 
-// postRoutes are every unary route of API.md section 3.
+// postRoutes are every unary route of docs/api.md section 3.
 var postRoutes = []string{
 	"/v1/domains/list", "/v1/domains/upsert",
 	"/v1/desired_lrps/list", "/v1/desired_lrps/get_by_process_guid",
@@ -83,7 +83,7 @@ var _ = Describe("bad requests", func() {
 		})
 	})
 
-	// Strict decoding (API.md section 1): a duplicate key, a key that differs from a field's
+	// Strict decoding (docs/api.md section 1): a duplicate key, a key that differs from a field's
 	// name only by case, invalid UTF-8 and an unknown field are InvalidJSON, wherever they
 	// are in the body, and change nothing.
 	DescribeTable("strict JSON: a body that is not exactly the request's JSON is InvalidJSON and changes nothing",
