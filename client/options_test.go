@@ -402,8 +402,31 @@ var _ = Describe("Options", func() {
 			Entry("503 from a proxy", 503, "<html>down</html>", models.ErrUnavailable),
 			Entry("401 from a proxy", 401, "", models.ErrUnauthorized),
 			Entry("403 from a proxy", 403, "", models.ErrForbidden),
-			Entry("404 from a proxy", 404, "404 page not found", models.ErrUnknownError),
 		)
+
+		It("is EndpointNotFoundErr itself for a route the server (or a proxy) does not have", func() {
+			srv := newRecordingServer(func(n int, w http.ResponseWriter, r *http.Request) {
+				switch n {
+				case 1:
+					w.WriteHeader(http.StatusNotFound)
+					_, _ = fmt.Fprint(w, "404 page not found")
+				case 2:
+					w.Header().Set(client.NoRouteHeader, "true")
+					answer(w, http.StatusNotFound, `{"error":{"type":"ResourceNotFound","message":"no route"}}`)
+				default:
+					answer(w, http.StatusNotFound, `{"error":{"type":"ResourceNotFound","message":"task t not found"}}`)
+				}
+			})
+			c, err := client.NewClient(srv.URL)
+			Expect(err).NotTo(HaveOccurred())
+			_, err = c.DesiredLRPRoutingInfos(ctx, models.DesiredLRPFilter{})
+			Expect(err == client.EndpointNotFoundErr).To(BeTrue(), "BBS's consumers compare with ==")
+			_, err = c.DesiredLRPRoutingInfos(ctx, models.DesiredLRPFilter{})
+			Expect(err == client.EndpointNotFoundErr).To(BeTrue())
+			err = c.DeleteTask(ctx, "t")
+			Expect(err).To(MatchError(models.ErrResourceNotFound), "a missing resource is not a missing route")
+			Expect(err).NotTo(MatchError(client.EndpointNotFoundErr))
+		})
 
 		It("reports a 200 whose body does not decode", func() {
 			srv := newRecordingServer(func(n int, w http.ResponseWriter, r *http.Request) { answer(w, 200, `[not json`) })

@@ -3,7 +3,6 @@ package events_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,7 +40,7 @@ func BenchmarkSourceNext(b *testing.B) {
 	after := actualLRP("web", 3, "cell-1")
 	after.State = models.ActualLRPStateRunning
 	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.1", "10.255.0.1", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61000, 8080))
-	payload, err := json.Marshal(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
+	payload, err := models.Marshal(models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func (c *cellCache) HandleEvent(_ context.Context, ev models.Event) error {
 	case *models.ActualLRPChangedEvent:
 		c.put(e.After.Instance)
 	case *models.ActualLRPRemovedEvent:
-		delete(c.lrps, e.Key())
+		delete(c.lrps, e.ActualLrpGroup.Instance.ActualLRPKey.String())
 	}
 	return nil
 }

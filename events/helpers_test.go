@@ -1,7 +1,6 @@
 package events_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -114,7 +113,7 @@ func write(w http.ResponseWriter, raw string) {
 
 // frame writes one event block.
 func frame(w http.ResponseWriter, id string, ev models.Event) {
-	data, err := json.Marshal(ev)
+	data, err := models.Marshal(ev)
 	Expect(err).NotTo(HaveOccurred())
 	write(w, fmt.Sprintf("id: %s\nevent: %s\ndata: %s\n\n", id, ev.EventType(), data))
 }

@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,7 +21,7 @@ import (
 // block is one SSE event block of ev with id.
 func block(id string, ev models.Event) string {
 	GinkgoHelper()
-	data, err := json.Marshal(ev)
+	data, err := models.Marshal(ev)
 	Expect(err).NotTo(HaveOccurred())
 	return fmt.Sprintf("id: %s\nevent: %s\ndata: %s\n\n", id, ev.EventType(), data)
 }

@@ -2,7 +2,6 @@ package events_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -149,7 +148,7 @@ var _ = Describe("Watch", func() {
 		// rawStream is a NewEventSource source over a recorded stream: its Next returns
 		// the bare ErrSourceClosed, and only its Err tells why.
 		rawStream := func(frames string) events.EventSource {
-			data, err := json.Marshal(evs[0])
+			data, err := models.Marshal(evs[0])
 			Expect(err).NotTo(HaveOccurred())
 			body := fmt.Sprintf("id: c1\nevent: %s\ndata: %s\n\n%s", evs[0].EventType(), data, frames)
 			return events.NewEventSource(sse.NewReadCloser(io.NopCloser(strings.NewReader(body))))

@@ -2,12 +2,12 @@ package trace_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"log/slog"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
 
@@ -23,7 +23,7 @@ func FuzzLoggerWithTraceInfo(f *testing.F) {
 		var buf bytes.Buffer
 		trace.LoggerWithTraceInfo(slog.New(slog.NewJSONHandler(&buf, nil)), id).Info("m")
 		var attrs map[string]any
-		if err := json.Unmarshal(buf.Bytes(), &attrs); err != nil {
+		if err := models.Unmarshal(buf.Bytes(), &attrs); err != nil {
 			t.Fatalf("line %q: %v", buf.String(), err)
 		}
 		got, ok := attrs["trace-id"].(string)

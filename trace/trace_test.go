@@ -3,7 +3,6 @@ package trace_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
 
@@ -24,7 +24,7 @@ func logLine(id string) map[string]any {
 	logger := trace.LoggerWithTraceInfo(slog.New(slog.NewJSONHandler(&buf, nil)), id)
 	logger.Info("hello")
 	var attrs map[string]any
-	Expect(json.Unmarshal(buf.Bytes(), &attrs)).To(Succeed(), "line: %s", buf.String())
+	Expect(models.Unmarshal(buf.Bytes(), &attrs)).To(Succeed(), "line: %s", buf.String())
 	return attrs
 }
 

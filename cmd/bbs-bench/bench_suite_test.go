@@ -3,7 +3,6 @@ package main_test
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"os/exec"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gexec"
+	"github.com/openbbs/bbs/models"
 )
 
 func TestBench(t *testing.T) {
@@ -55,7 +55,7 @@ func lines(args ...string) []map[string]any {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		var m map[string]any
-		Expect(json.Unmarshal(sc.Bytes(), &m)).To(Succeed(), "stdout line %q", sc.Text())
+		Expect(models.Unmarshal(sc.Bytes(), &m)).To(Succeed(), "stdout line %q", sc.Text())
 		out = append(out, m)
 	}
 	Expect(sc.Err()).NotTo(HaveOccurred())

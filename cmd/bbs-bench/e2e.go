@@ -33,13 +33,13 @@ type e2eResult struct {
 	// every subscriber must receive each of them once, in order.
 	Events        int64   `json:"events"`
 	DeliveredPerS float64 `json:"delivered_per_s"`
-	MaxSendLagUs  int64   `json:"max_send_lag_us,omitempty"`
+	MaxSendLagUs  int64   `json:"max_send_lag_us,omitzero"`
 	// The latency (p50_us, p99_us, max_us) is measured from the commit of each event (the
 	// server records when the store made its transaction durable) to its receipt by a
 	// subscriber, over every event of the run (latency_from "commit").
 	latency
 	// UnknownCommit counts receipts whose commit time the server did not have (0).
-	UnknownCommit int64 `json:"unknown_commit,omitempty"`
+	UnknownCommit int64 `json:"unknown_commit,omitzero"`
 	// Since* is the latency from the since of the actual LRP events that carry one: the
 	// time the server took in the write transaction, before the commit and its fsync.
 	SinceP50 int64 `json:"since_p50_us"`

@@ -19,17 +19,17 @@ type fanoutResult struct {
 	// Source is where the events come from: "log" (the server appends them to its log in
 	// Batch-sized transactions) or "api" (Writers SDK clients fail placements over HTTP).
 	Source  string  `json:"source"`
-	Writers int     `json:"writers,omitempty"`
-	Batch   int     `json:"batch,omitempty"`
-	Rate    float64 `json:"rate,omitempty"`
-	Preload bool    `json:"preload,omitempty"`
+	Writers int     `json:"writers,omitzero"`
+	Batch   int     `json:"batch,omitzero"`
+	Rate    float64 `json:"rate,omitzero"`
+	Preload bool    `json:"preload,omitzero"`
 	// FrameBytes is the size of one received frame (id, event and data lines).
 	FrameBytes    int     `json:"frame_bytes"`
 	DeliveredPerS float64 `json:"delivered_per_s"`
 	// CommittedPerS is the rate at which the writers' fails were answered.
-	CommittedPerS float64 `json:"committed_per_s,omitempty"`
+	CommittedPerS float64 `json:"committed_per_s,omitzero"`
 	// MaxSendLagUs is how late the latest paced send left after its schedule.
-	MaxSendLagUs int64 `json:"max_send_lag_us,omitempty"`
+	MaxSendLagUs int64 `json:"max_send_lag_us,omitzero"`
 	// The latency (p50_us, p99_us, max_us) is measured from the commit: the moment the
 	// server's store made the event's transaction durable (after its fsync), as recorded
 	// by the server process, to the receipt of the event by the subscriber
@@ -38,25 +38,25 @@ type fanoutResult struct {
 	// from what write_from says.
 	latency
 	// UnknownCommit counts receipts whose commit time the server did not have (0).
-	UnknownCommit int64 `json:"unknown_commit,omitempty"`
+	UnknownCommit int64 `json:"unknown_commit,omitzero"`
 	// Write* is the latency from the writer: from the moment the event was made, before
 	// its write transaction (WriteFrom "appended", the log source) or before its HTTP
 	// request was sent ("request_sent", the api source). It adds the wait for the group
 	// commit and the commit's fsync to the latency from commit.
-	WriteFrom string `json:"write_from,omitempty"`
-	WriteP50  int64  `json:"write_p50_us,omitempty"`
-	WriteP99  int64  `json:"write_p99_us,omitempty"`
-	WriteMax  int64  `json:"write_max_us,omitempty"`
+	WriteFrom string `json:"write_from,omitzero"`
+	WriteP50  int64  `json:"write_p50_us,omitzero"`
+	WriteP99  int64  `json:"write_p99_us,omitzero"`
+	WriteMax  int64  `json:"write_max_us,omitzero"`
 	// ServerWrites is the number of stream writes the server made to live subscribers and
 	// FramesPerWrite the frames each carried on average (bbs_stream_queue_depth_events).
 	// Resumes counts the reconnections of subscribers the server ended as slow consumers:
 	// each resumed with Last-Event-ID and still got every event once.
 	Resumes        int64   `json:"resumes"`
-	ServerWrites   int64   `json:"server_writes,omitempty"`
-	FramesPerWrite float64 `json:"frames_per_write,omitempty"`
+	ServerWrites   int64   `json:"server_writes,omitzero"`
+	FramesPerWrite float64 `json:"frames_per_write,omitzero"`
 	integrity
 	procUsage
-	Ratio *float64 `json:"ratio,omitempty"`
+	Ratio *float64 `json:"ratio,omitzero"`
 	runInfo
 }
 

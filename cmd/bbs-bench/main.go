@@ -204,8 +204,8 @@ func badFlag(e *env, fs *flag.FlagSet, format string, args ...any) error {
 type runInfo struct {
 	WallS    float64        `json:"wall_s"`
 	TimedOut bool           `json:"timed_out"`
-	Ends     map[string]int `json:"ends,omitempty"`
-	DB       string         `json:"db,omitempty"`
+	Ends     map[string]int `json:"ends,omitzero"`
+	DB       string         `json:"db,omitzero"`
 	Go       string         `json:"go"`
 	Cores    int            `json:"cores"`
 	Date     string         `json:"date"`

@@ -2,7 +2,6 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/sse"
 )
 
@@ -39,7 +39,7 @@ var _ = Describe("bbs", func() {
 		logs := string(sess.Err.Contents())
 		Expect(strings.Count(logs, "listening on")).To(Equal(1))
 		var first map[string]any
-		Expect(json.Unmarshal([]byte(strings.SplitN(logs, "\n", 2)[0]), &first)).To(Succeed(), "JSON logs by default")
+		Expect(models.Unmarshal([]byte(strings.SplitN(logs, "\n", 2)[0]), &first)).To(Succeed(), "JSON logs by default")
 		Expect(first).To(HaveKeyWithValue("level", "INFO"))
 		Expect(logs).To(ContainSubstring(`"msg":"stopped"`))
 	})
@@ -109,7 +109,7 @@ var _ = Describe("bbs", func() {
 		Expect(os.WriteFile(config, []byte(`{"listen":"127.0.0.1:0","colour":"red"}`), 0o644)).To(Succeed())
 		sess := runBBS(dir, "--config", config)
 		Eventually(sess).WithTimeout(20 * time.Second).Should(gexec.Exit(2))
-		Expect(string(sess.Err.Contents())).To(ContainSubstring(`unknown field "colour"`))
+		Expect(string(sess.Err.Contents())).To(ContainSubstring(`unknown object member name "colour"`))
 	})
 
 	It("ends open streams with shutting_down on SIGINT and exits 0", func() {

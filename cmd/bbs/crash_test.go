@@ -115,7 +115,7 @@ var _ = Describe("a crash in a burst of writes", func() {
 			Expect(resp.StatusCode).To(Equal(http.StatusOK))
 			var body map[string]json.RawMessage
 			Expect(json.NewDecoder(resp.Body).Decode(&body)).To(Succeed())
-			Expect(json.Unmarshal(body[field], into)).To(Succeed())
+			Expect(models.Unmarshal(body[field], into)).To(Succeed())
 		}
 		var tasks []*models.Task
 		var desired []*models.DesiredLRP
@@ -171,19 +171,28 @@ var _ = Describe("a crash in a burst of writes", func() {
 			Expect(r.Seq).To(Equal(uint64(i + 1)))
 			ev, err := models.DecodeEvent(r.Type, r.Payload)
 			Expect(err).NotTo(HaveOccurred())
-			name := r.Type + " " + r.Key
+			// An actual LRP event's Key is its instance guid (BBS's); the slot is
+			// process_guid/index.
+			key := r.Key
+			switch e := ev.(type) {
+			case *models.ActualLRPCreatedEvent:
+				key = e.ActualLrpGroup.Instance.ActualLRPKey.String()
+			case *models.ActualLRPChangedEvent:
+				key = e.After.Instance.ActualLRPKey.String()
+			}
+			name := r.Type + " " + key
 			seen[name]++
 			switch e := ev.(type) {
 			case *models.TaskCreatedEvent:
-				Expect(taskSet).To(HaveKey(r.Key))
+				Expect(taskSet).To(HaveKey(key))
 			case *models.DesiredLRPCreatedEvent:
-				Expect(desiredSet).To(HaveKey(r.Key))
+				Expect(desiredSet).To(HaveKey(key))
 			case *models.ActualLRPCreatedEvent:
-				Expect(actualByKey).To(HaveKey(r.Key))
+				Expect(actualByKey).To(HaveKey(key))
 				Expect(seen).To(HaveKey("desired_lrp_created "+e.ActualLrpGroup.Instance.ProcessGuid), "the LRP's creation comes first")
 			case *models.ActualLRPChangedEvent:
-				Expect(seen).To(HaveKey("actual_lrp_created "+r.Key), "the instance's creation comes first")
-				changed[r.Key] = e.After.Instance
+				Expect(seen).To(HaveKey("actual_lrp_created "+key), "the instance's creation comes first")
+				changed[key] = e.After.Instance
 			default:
 				Fail("unexpected event " + name)
 			}

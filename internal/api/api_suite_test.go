@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -53,7 +52,7 @@ func apiError(rec *httptest.ResponseRecorder) *models.Error {
 	var body struct {
 		Error *models.Error `json:"error"`
 	}
-	Expect(json.Unmarshal(rec.Body.Bytes(), &body)).To(Succeed(), "answer: %s", rec.Body.String())
+	Expect(models.Unmarshal(rec.Body.Bytes(), &body)).To(Succeed(), "answer: %s", rec.Body.String())
 	Expect(body.Error).NotTo(BeNil(), "answer: %s", rec.Body.String())
 	return body.Error
 }

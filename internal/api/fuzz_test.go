@@ -59,7 +59,7 @@ func FuzzRequestBody(f *testing.F) {
 		var answer struct {
 			Error *models.Error `json:"error"`
 		}
-		if err := json.Unmarshal(rec.Body.Bytes(), &answer); err != nil || answer.Error == nil {
+		if err := models.Unmarshal(rec.Body.Bytes(), &answer); err != nil || answer.Error == nil {
 			t.Fatalf("%s %q: %d without a JSON error: %s", path, body, rec.Code, rec.Body.String())
 		}
 		if rec.Code >= 500 || answer.Error.Type == models.UnknownError {

@@ -108,7 +108,7 @@ func encode(body any) string {
 	if s, ok := body.(string); ok {
 		return s
 	}
-	data, err := json.Marshal(body)
+	data, err := models.Marshal(body)
 	Expect(err).NotTo(HaveOccurred())
 	return string(data)
 }

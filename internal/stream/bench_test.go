@@ -2,7 +2,6 @@ package stream_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +31,7 @@ func benchRecords(b *testing.B, seq uint64, n int) []store.Record {
 	after.ActualLRPNetInfo = models.NewActualLRPNetInfo("10.0.0.7", "10.255.0.7", models.ActualLRPNetInfo_PreferredAddressUnknown, models.NewPortMapping(61001, 8080))
 	after.State = models.ActualLRPStateRunning
 	ev := models.NewActualLRPChangedEvent(before.ToActualLRPGroup(), after.ToActualLRPGroup())
-	payload, err := json.Marshal(ev)
+	payload, err := models.Marshal(ev)
 	if err != nil {
 		b.Fatal(err)
 	}
