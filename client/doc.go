@@ -4,7 +4,10 @@
 //
 // # Errors
 //
-// Every unary call returns the server's error as a *ResponseError that wraps the
+// A call the server has no route for (an older server) returns EndpointNotFoundErr
+// itself, so BBS's `err == bbs.EndpointNotFoundErr` ports as `err ==
+// client.EndpointNotFoundErr`. Every other failed unary call returns the server's error as
+// a *ResponseError that wraps the
 // *models.Error decoded from the body, so errors.Is matches the models sentinels
 // (models.ErrResourceNotFound, models.ErrResourceExists, models.ErrInvalidStateTransition,
 // models.ErrInvalidRequest, ...). A call that got no answer returns a *TransportError, and
@@ -22,7 +25,9 @@
 //
 // # Streams
 //
-// SubscribeToEvents, SubscribeToEventsByCellID and SubscribeToTaskEvents are BBS's calls;
+// SubscribeToEvents and SubscribeToEventsByCellID (the group view of actual LRP events),
+// SubscribeToInstanceEvents and SubscribeToInstanceEventsByCellID (BBS's instance view)
+// and SubscribeToTaskEvents are BBS's calls;
 // Subscribe takes an events.Request for filters, a cursor (Since) or a Snapshot. The
 // sources they return resume by themselves after drops and while the server is down (see
 // events.Source), and events.Watch is the consumer loop that keeps a cache in step with
