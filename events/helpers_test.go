@@ -5,11 +5,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
+	"path/filepath"
 	"sync"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
+	"github.com/onsi/gomega/gexec"
 
 	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/models"
@@ -200,4 +204,28 @@ func nextError(src events.EventSource) error {
 	var err error
 	Eventually(ch, 5*time.Second).Should(Receive(&err))
 	return err
+}
+
+// bbsPath is the bbs command, built once for the suite by startBBS.
+var (
+	bbsOnce sync.Once
+	bbsPath string
+	bbsErr  error
+)
+
+var _ = AfterSuite(gexec.CleanupBuildArtifacts)
+
+// startBBS runs the bbs command on a SQLite file in dir at listen, with 100 ms heartbeats
+// and the given stream retry time, and waits until it listens; the caller ends it.
+func startBBS(dir, listen, retry string) *gexec.Session {
+	GinkgoHelper()
+	bbsOnce.Do(func() { bbsPath, bbsErr = gexec.Build("github.com/openbbs/bbs/cmd/bbs") })
+	Expect(bbsErr).NotTo(HaveOccurred())
+	cmd := exec.Command(bbsPath, "--listen", listen, "--db", "sqlite://"+filepath.Join(dir, "bbs.db"),
+		"--heartbeat", "100ms", "--stream-retry", retry)
+	cmd.Dir = dir
+	sess, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	Eventually(sess.Err, 30*time.Second).Should(gbytes.Say(`listening on http://`))
+	return sess
 }

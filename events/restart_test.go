@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -146,26 +145,8 @@ var _ = Describe("an open EventSource across a restart of the server", func() {
 	})
 
 	Describe("with the bbs command killed by SIGKILL", Ordered, func() {
-		var bbsPath string
-
-		BeforeAll(func() {
-			var err error
-			bbsPath, err = gexec.Build("github.com/openbbs/bbs/cmd/bbs")
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(gexec.CleanupBuildArtifacts)
-		})
-
 		// start runs the command; the caller must kill the session.
-		start := func(dir, listen string) *gexec.Session {
-			GinkgoHelper()
-			cmd := exec.Command(bbsPath, "--listen", listen, "--db", "sqlite://"+filepath.Join(dir, "bbs.db"),
-				"--heartbeat", "100ms", "--stream-retry", "20ms")
-			cmd.Dir = dir
-			sess, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-			Expect(err).NotTo(HaveOccurred())
-			Eventually(sess.Err, 30*time.Second).Should(gbytes.Say(`listening on http://`))
-			return sess
-		}
+		start := func(dir, listen string) *gexec.Session { return startBBS(dir, listen, "20ms") }
 
 		It("gets every event exactly once after the process is killed and started again", func() {
 			ctx := context.Background()

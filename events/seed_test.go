@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -172,26 +171,8 @@ func expectInOrder(cursors []string) {
 
 var _ = Describe("BBS's consumer loop, as written for BBS", func() {
 	Describe("against the bbs command stopped for 40s", Ordered, func() {
-		var bbsPath string
-
-		BeforeAll(func() {
-			var err error
-			bbsPath, err = gexec.Build("github.com/openbbs/bbs/cmd/bbs")
-			Expect(err).NotTo(HaveOccurred())
-			DeferCleanup(gexec.CleanupBuildArtifacts)
-		})
-
 		// start runs the command; the caller must end the session.
-		start := func(dir, listen string) *gexec.Session {
-			GinkgoHelper()
-			cmd := exec.Command(bbsPath, "--listen", listen, "--db", "sqlite://"+filepath.Join(dir, "bbs.db"),
-				"--heartbeat", "100ms", "--stream-retry", "200ms")
-			cmd.Dir = dir
-			sess, err := gexec.Start(cmd, GinkgoWriter, GinkgoWriter)
-			Expect(err).NotTo(HaveOccurred())
-			Eventually(sess.Err, 30*time.Second).Should(gbytes.Say(`listening on http://`))
-			return sess
-		}
+		start := func(dir, listen string) *gexec.Session { return startBBS(dir, listen, "200ms") }
 
 		It("gets every event exactly once, in order, with no resubscription and no busy loop", func() {
 			const before, after = 10, 10
