@@ -31,6 +31,14 @@ type Client interface {
 	// means it never expires).
 	UpsertDomain(ctx context.Context, domain string, ttl time.Duration) error
 
+	// Cells lists the cells whose presence is live.
+	Cells(ctx context.Context) ([]*models.CellPresence, error)
+	// UpsertCellPresence registers or refreshes a cell for ttl (whole seconds, at least 1;
+	// rounded up). A cell keeps its presence by upserting it again before ttl runs out.
+	UpsertCellPresence(ctx context.Context, presence *models.CellPresence, ttl time.Duration) error
+	// RemoveCellPresence makes a cell lost now, as if its TTL had passed.
+	RemoveCellPresence(ctx context.Context, cellID string) error
+
 	// DesiredLRPs lists the desired LRPs that match filter.
 	DesiredLRPs(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
 	// DesiredLRPByProcessGuid returns one desired LRP or models.ErrResourceNotFound.
@@ -67,6 +75,20 @@ type Client interface {
 	RemoveActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) error
 	// RetireActualLRP removes an instance whatever its state.
 	RetireActualLRP(ctx context.Context, key *models.ActualLRPKey) error
+
+	// EvacuateClaimedActualLRP reports a CLAIMED instance of a draining cell; the answer
+	// says whether to keep the container (BBS's evacuation; true on an error that left
+	// nothing decided).
+	EvacuateClaimedActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) (bool, error)
+	// EvacuateRunningActualLRP reports a RUNNING instance of a draining cell: it stays as
+	// an EVACUATING instance (keep the container: true) until its replacement runs.
+	EvacuateRunningActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, netInfo *models.ActualLRPNetInfo, internalRoutes []*models.ActualLRPInternalRoute, metricTags map[string]string, routable bool, availabilityZone string) (bool, error)
+	// EvacuateStoppedActualLRP reports an instance a draining cell stopped.
+	EvacuateStoppedActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) (bool, error)
+	// EvacuateCrashedActualLRP reports an instance that crashed on a draining cell.
+	EvacuateCrashedActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, errorMessage string) (bool, error)
+	// RemoveEvacuatingActualLRP removes the EVACUATING instance of a cell.
+	RemoveEvacuatingActualLRP(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey) error
 
 	// Tasks lists the tasks that match filter.
 	Tasks(ctx context.Context, filter models.TaskFilter) ([]*models.Task, error)

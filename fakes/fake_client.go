@@ -39,6 +39,19 @@ type FakeClient struct {
 	cancelTaskReturnsOnCall map[int]struct {
 		result1 error
 	}
+	CellsStub        func(context.Context) ([]*models.CellPresence, error)
+	cellsMutex       sync.RWMutex
+	cellsArgsForCall []struct {
+		arg1 context.Context
+	}
+	cellsReturns struct {
+		result1 []*models.CellPresence
+		result2 error
+	}
+	cellsReturnsOnCall map[int]struct {
+		result1 []*models.CellPresence
+		result2 error
+	}
 	ClaimActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) error
 	claimActualLRPMutex       sync.RWMutex
 	claimActualLRPArgsForCall []struct {
@@ -203,6 +216,72 @@ type FakeClient struct {
 		result1 []string
 		result2 error
 	}
+	EvacuateClaimedActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) (bool, error)
+	evacuateClaimedActualLRPMutex       sync.RWMutex
+	evacuateClaimedActualLRPArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}
+	evacuateClaimedActualLRPReturns struct {
+		result1 bool
+		result2 error
+	}
+	evacuateClaimedActualLRPReturnsOnCall map[int]struct {
+		result1 bool
+		result2 error
+	}
+	EvacuateCrashedActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, string) (bool, error)
+	evacuateCrashedActualLRPMutex       sync.RWMutex
+	evacuateCrashedActualLRPArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+		arg4 string
+	}
+	evacuateCrashedActualLRPReturns struct {
+		result1 bool
+		result2 error
+	}
+	evacuateCrashedActualLRPReturnsOnCall map[int]struct {
+		result1 bool
+		result2 error
+	}
+	EvacuateRunningActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) (bool, error)
+	evacuateRunningActualLRPMutex       sync.RWMutex
+	evacuateRunningActualLRPArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+		arg4 *models.ActualLRPNetInfo
+		arg5 []*models.ActualLRPInternalRoute
+		arg6 map[string]string
+		arg7 bool
+		arg8 string
+	}
+	evacuateRunningActualLRPReturns struct {
+		result1 bool
+		result2 error
+	}
+	evacuateRunningActualLRPReturnsOnCall map[int]struct {
+		result1 bool
+		result2 error
+	}
+	EvacuateStoppedActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) (bool, error)
+	evacuateStoppedActualLRPMutex       sync.RWMutex
+	evacuateStoppedActualLRPArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}
+	evacuateStoppedActualLRPReturns struct {
+		result1 bool
+		result2 error
+	}
+	evacuateStoppedActualLRPReturnsOnCall map[int]struct {
+		result1 bool
+		result2 error
+	}
 	FailActualLRPStub        func(context.Context, *models.ActualLRPKey, string) error
 	failActualLRPMutex       sync.RWMutex
 	failActualLRPArgsForCall []struct {
@@ -253,6 +332,18 @@ type FakeClient struct {
 	removeActualLRPReturnsOnCall map[int]struct {
 		result1 error
 	}
+	RemoveCellPresenceStub        func(context.Context, string) error
+	removeCellPresenceMutex       sync.RWMutex
+	removeCellPresenceArgsForCall []struct {
+		arg1 context.Context
+		arg2 string
+	}
+	removeCellPresenceReturns struct {
+		result1 error
+	}
+	removeCellPresenceReturnsOnCall map[int]struct {
+		result1 error
+	}
 	RemoveDesiredLRPStub        func(context.Context, string) error
 	removeDesiredLRPMutex       sync.RWMutex
 	removeDesiredLRPArgsForCall []struct {
@@ -263,6 +354,19 @@ type FakeClient struct {
 		result1 error
 	}
 	removeDesiredLRPReturnsOnCall map[int]struct {
+		result1 error
+	}
+	RemoveEvacuatingActualLRPStub        func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) error
+	removeEvacuatingActualLRPMutex       sync.RWMutex
+	removeEvacuatingActualLRPArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}
+	removeEvacuatingActualLRPReturns struct {
+		result1 error
+	}
+	removeEvacuatingActualLRPReturnsOnCall map[int]struct {
 		result1 error
 	}
 	ResolvingTaskStub        func(context.Context, string) error
@@ -444,6 +548,19 @@ type FakeClient struct {
 	updateDesiredLRPReturnsOnCall map[int]struct {
 		result1 error
 	}
+	UpsertCellPresenceStub        func(context.Context, *models.CellPresence, time.Duration) error
+	upsertCellPresenceMutex       sync.RWMutex
+	upsertCellPresenceArgsForCall []struct {
+		arg1 context.Context
+		arg2 *models.CellPresence
+		arg3 time.Duration
+	}
+	upsertCellPresenceReturns struct {
+		result1 error
+	}
+	upsertCellPresenceReturnsOnCall map[int]struct {
+		result1 error
+	}
 	UpsertDomainStub        func(context.Context, string, time.Duration) error
 	upsertDomainMutex       sync.RWMutex
 	upsertDomainArgsForCall []struct {
@@ -586,6 +703,70 @@ func (fake *FakeClient) CancelTaskReturnsOnCall(i int, result1 error) {
 	fake.cancelTaskReturnsOnCall[i] = struct {
 		result1 error
 	}{result1}
+}
+
+func (fake *FakeClient) Cells(arg1 context.Context) ([]*models.CellPresence, error) {
+	fake.cellsMutex.Lock()
+	ret, specificReturn := fake.cellsReturnsOnCall[len(fake.cellsArgsForCall)]
+	fake.cellsArgsForCall = append(fake.cellsArgsForCall, struct {
+		arg1 context.Context
+	}{arg1})
+	stub := fake.CellsStub
+	fakeReturns := fake.cellsReturns
+	fake.recordInvocation("Cells", []interface{}{arg1})
+	fake.cellsMutex.Unlock()
+	if stub != nil {
+		return stub(arg1)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) CellsCallCount() int {
+	fake.cellsMutex.RLock()
+	defer fake.cellsMutex.RUnlock()
+	return len(fake.cellsArgsForCall)
+}
+
+func (fake *FakeClient) CellsCalls(stub func(context.Context) ([]*models.CellPresence, error)) {
+	fake.cellsMutex.Lock()
+	defer fake.cellsMutex.Unlock()
+	fake.CellsStub = stub
+}
+
+func (fake *FakeClient) CellsArgsForCall(i int) context.Context {
+	fake.cellsMutex.RLock()
+	defer fake.cellsMutex.RUnlock()
+	argsForCall := fake.cellsArgsForCall[i]
+	return argsForCall.arg1
+}
+
+func (fake *FakeClient) CellsReturns(result1 []*models.CellPresence, result2 error) {
+	fake.cellsMutex.Lock()
+	defer fake.cellsMutex.Unlock()
+	fake.CellsStub = nil
+	fake.cellsReturns = struct {
+		result1 []*models.CellPresence
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) CellsReturnsOnCall(i int, result1 []*models.CellPresence, result2 error) {
+	fake.cellsMutex.Lock()
+	defer fake.cellsMutex.Unlock()
+	fake.CellsStub = nil
+	if fake.cellsReturnsOnCall == nil {
+		fake.cellsReturnsOnCall = make(map[int]struct {
+			result1 []*models.CellPresence
+			result2 error
+		})
+	}
+	fake.cellsReturnsOnCall[i] = struct {
+		result1 []*models.CellPresence
+		result2 error
+	}{result1, result2}
 }
 
 func (fake *FakeClient) ClaimActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey) error {
@@ -1358,6 +1539,281 @@ func (fake *FakeClient) DomainsReturnsOnCall(i int, result1 []string, result2 er
 	}{result1, result2}
 }
 
+func (fake *FakeClient) EvacuateClaimedActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey) (bool, error) {
+	fake.evacuateClaimedActualLRPMutex.Lock()
+	ret, specificReturn := fake.evacuateClaimedActualLRPReturnsOnCall[len(fake.evacuateClaimedActualLRPArgsForCall)]
+	fake.evacuateClaimedActualLRPArgsForCall = append(fake.evacuateClaimedActualLRPArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}{arg1, arg2, arg3})
+	stub := fake.EvacuateClaimedActualLRPStub
+	fakeReturns := fake.evacuateClaimedActualLRPReturns
+	fake.recordInvocation("EvacuateClaimedActualLRP", []interface{}{arg1, arg2, arg3})
+	fake.evacuateClaimedActualLRPMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) EvacuateClaimedActualLRPCallCount() int {
+	fake.evacuateClaimedActualLRPMutex.RLock()
+	defer fake.evacuateClaimedActualLRPMutex.RUnlock()
+	return len(fake.evacuateClaimedActualLRPArgsForCall)
+}
+
+func (fake *FakeClient) EvacuateClaimedActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) (bool, error)) {
+	fake.evacuateClaimedActualLRPMutex.Lock()
+	defer fake.evacuateClaimedActualLRPMutex.Unlock()
+	fake.EvacuateClaimedActualLRPStub = stub
+}
+
+func (fake *FakeClient) EvacuateClaimedActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) {
+	fake.evacuateClaimedActualLRPMutex.RLock()
+	defer fake.evacuateClaimedActualLRPMutex.RUnlock()
+	argsForCall := fake.evacuateClaimedActualLRPArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3
+}
+
+func (fake *FakeClient) EvacuateClaimedActualLRPReturns(result1 bool, result2 error) {
+	fake.evacuateClaimedActualLRPMutex.Lock()
+	defer fake.evacuateClaimedActualLRPMutex.Unlock()
+	fake.EvacuateClaimedActualLRPStub = nil
+	fake.evacuateClaimedActualLRPReturns = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateClaimedActualLRPReturnsOnCall(i int, result1 bool, result2 error) {
+	fake.evacuateClaimedActualLRPMutex.Lock()
+	defer fake.evacuateClaimedActualLRPMutex.Unlock()
+	fake.EvacuateClaimedActualLRPStub = nil
+	if fake.evacuateClaimedActualLRPReturnsOnCall == nil {
+		fake.evacuateClaimedActualLRPReturnsOnCall = make(map[int]struct {
+			result1 bool
+			result2 error
+		})
+	}
+	fake.evacuateClaimedActualLRPReturnsOnCall[i] = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey, arg4 string) (bool, error) {
+	fake.evacuateCrashedActualLRPMutex.Lock()
+	ret, specificReturn := fake.evacuateCrashedActualLRPReturnsOnCall[len(fake.evacuateCrashedActualLRPArgsForCall)]
+	fake.evacuateCrashedActualLRPArgsForCall = append(fake.evacuateCrashedActualLRPArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+		arg4 string
+	}{arg1, arg2, arg3, arg4})
+	stub := fake.EvacuateCrashedActualLRPStub
+	fakeReturns := fake.evacuateCrashedActualLRPReturns
+	fake.recordInvocation("EvacuateCrashedActualLRP", []interface{}{arg1, arg2, arg3, arg4})
+	fake.evacuateCrashedActualLRPMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3, arg4)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRPCallCount() int {
+	fake.evacuateCrashedActualLRPMutex.RLock()
+	defer fake.evacuateCrashedActualLRPMutex.RUnlock()
+	return len(fake.evacuateCrashedActualLRPArgsForCall)
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, string) (bool, error)) {
+	fake.evacuateCrashedActualLRPMutex.Lock()
+	defer fake.evacuateCrashedActualLRPMutex.Unlock()
+	fake.EvacuateCrashedActualLRPStub = stub
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, string) {
+	fake.evacuateCrashedActualLRPMutex.RLock()
+	defer fake.evacuateCrashedActualLRPMutex.RUnlock()
+	argsForCall := fake.evacuateCrashedActualLRPArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3, argsForCall.arg4
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRPReturns(result1 bool, result2 error) {
+	fake.evacuateCrashedActualLRPMutex.Lock()
+	defer fake.evacuateCrashedActualLRPMutex.Unlock()
+	fake.EvacuateCrashedActualLRPStub = nil
+	fake.evacuateCrashedActualLRPReturns = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateCrashedActualLRPReturnsOnCall(i int, result1 bool, result2 error) {
+	fake.evacuateCrashedActualLRPMutex.Lock()
+	defer fake.evacuateCrashedActualLRPMutex.Unlock()
+	fake.EvacuateCrashedActualLRPStub = nil
+	if fake.evacuateCrashedActualLRPReturnsOnCall == nil {
+		fake.evacuateCrashedActualLRPReturnsOnCall = make(map[int]struct {
+			result1 bool
+			result2 error
+		})
+	}
+	fake.evacuateCrashedActualLRPReturnsOnCall[i] = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey, arg4 *models.ActualLRPNetInfo, arg5 []*models.ActualLRPInternalRoute, arg6 map[string]string, arg7 bool, arg8 string) (bool, error) {
+	var arg5Copy []*models.ActualLRPInternalRoute
+	if arg5 != nil {
+		arg5Copy = make([]*models.ActualLRPInternalRoute, len(arg5))
+		copy(arg5Copy, arg5)
+	}
+	fake.evacuateRunningActualLRPMutex.Lock()
+	ret, specificReturn := fake.evacuateRunningActualLRPReturnsOnCall[len(fake.evacuateRunningActualLRPArgsForCall)]
+	fake.evacuateRunningActualLRPArgsForCall = append(fake.evacuateRunningActualLRPArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+		arg4 *models.ActualLRPNetInfo
+		arg5 []*models.ActualLRPInternalRoute
+		arg6 map[string]string
+		arg7 bool
+		arg8 string
+	}{arg1, arg2, arg3, arg4, arg5Copy, arg6, arg7, arg8})
+	stub := fake.EvacuateRunningActualLRPStub
+	fakeReturns := fake.evacuateRunningActualLRPReturns
+	fake.recordInvocation("EvacuateRunningActualLRP", []interface{}{arg1, arg2, arg3, arg4, arg5Copy, arg6, arg7, arg8})
+	fake.evacuateRunningActualLRPMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3, arg4, arg5, arg6, arg7, arg8)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRPCallCount() int {
+	fake.evacuateRunningActualLRPMutex.RLock()
+	defer fake.evacuateRunningActualLRPMutex.RUnlock()
+	return len(fake.evacuateRunningActualLRPArgsForCall)
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) (bool, error)) {
+	fake.evacuateRunningActualLRPMutex.Lock()
+	defer fake.evacuateRunningActualLRPMutex.Unlock()
+	fake.EvacuateRunningActualLRPStub = stub
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey, *models.ActualLRPNetInfo, []*models.ActualLRPInternalRoute, map[string]string, bool, string) {
+	fake.evacuateRunningActualLRPMutex.RLock()
+	defer fake.evacuateRunningActualLRPMutex.RUnlock()
+	argsForCall := fake.evacuateRunningActualLRPArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3, argsForCall.arg4, argsForCall.arg5, argsForCall.arg6, argsForCall.arg7, argsForCall.arg8
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRPReturns(result1 bool, result2 error) {
+	fake.evacuateRunningActualLRPMutex.Lock()
+	defer fake.evacuateRunningActualLRPMutex.Unlock()
+	fake.EvacuateRunningActualLRPStub = nil
+	fake.evacuateRunningActualLRPReturns = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateRunningActualLRPReturnsOnCall(i int, result1 bool, result2 error) {
+	fake.evacuateRunningActualLRPMutex.Lock()
+	defer fake.evacuateRunningActualLRPMutex.Unlock()
+	fake.EvacuateRunningActualLRPStub = nil
+	if fake.evacuateRunningActualLRPReturnsOnCall == nil {
+		fake.evacuateRunningActualLRPReturnsOnCall = make(map[int]struct {
+			result1 bool
+			result2 error
+		})
+	}
+	fake.evacuateRunningActualLRPReturnsOnCall[i] = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey) (bool, error) {
+	fake.evacuateStoppedActualLRPMutex.Lock()
+	ret, specificReturn := fake.evacuateStoppedActualLRPReturnsOnCall[len(fake.evacuateStoppedActualLRPArgsForCall)]
+	fake.evacuateStoppedActualLRPArgsForCall = append(fake.evacuateStoppedActualLRPArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}{arg1, arg2, arg3})
+	stub := fake.EvacuateStoppedActualLRPStub
+	fakeReturns := fake.evacuateStoppedActualLRPReturns
+	fake.recordInvocation("EvacuateStoppedActualLRP", []interface{}{arg1, arg2, arg3})
+	fake.evacuateStoppedActualLRPMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3)
+	}
+	if specificReturn {
+		return ret.result1, ret.result2
+	}
+	return fakeReturns.result1, fakeReturns.result2
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRPCallCount() int {
+	fake.evacuateStoppedActualLRPMutex.RLock()
+	defer fake.evacuateStoppedActualLRPMutex.RUnlock()
+	return len(fake.evacuateStoppedActualLRPArgsForCall)
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) (bool, error)) {
+	fake.evacuateStoppedActualLRPMutex.Lock()
+	defer fake.evacuateStoppedActualLRPMutex.Unlock()
+	fake.EvacuateStoppedActualLRPStub = stub
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) {
+	fake.evacuateStoppedActualLRPMutex.RLock()
+	defer fake.evacuateStoppedActualLRPMutex.RUnlock()
+	argsForCall := fake.evacuateStoppedActualLRPArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRPReturns(result1 bool, result2 error) {
+	fake.evacuateStoppedActualLRPMutex.Lock()
+	defer fake.evacuateStoppedActualLRPMutex.Unlock()
+	fake.EvacuateStoppedActualLRPStub = nil
+	fake.evacuateStoppedActualLRPReturns = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
+func (fake *FakeClient) EvacuateStoppedActualLRPReturnsOnCall(i int, result1 bool, result2 error) {
+	fake.evacuateStoppedActualLRPMutex.Lock()
+	defer fake.evacuateStoppedActualLRPMutex.Unlock()
+	fake.EvacuateStoppedActualLRPStub = nil
+	if fake.evacuateStoppedActualLRPReturnsOnCall == nil {
+		fake.evacuateStoppedActualLRPReturnsOnCall = make(map[int]struct {
+			result1 bool
+			result2 error
+		})
+	}
+	fake.evacuateStoppedActualLRPReturnsOnCall[i] = struct {
+		result1 bool
+		result2 error
+	}{result1, result2}
+}
+
 func (fake *FakeClient) FailActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 string) error {
 	fake.failActualLRPMutex.Lock()
 	ret, specificReturn := fake.failActualLRPReturnsOnCall[len(fake.failActualLRPArgsForCall)]
@@ -1608,6 +2064,68 @@ func (fake *FakeClient) RemoveActualLRPReturnsOnCall(i int, result1 error) {
 	}{result1}
 }
 
+func (fake *FakeClient) RemoveCellPresence(arg1 context.Context, arg2 string) error {
+	fake.removeCellPresenceMutex.Lock()
+	ret, specificReturn := fake.removeCellPresenceReturnsOnCall[len(fake.removeCellPresenceArgsForCall)]
+	fake.removeCellPresenceArgsForCall = append(fake.removeCellPresenceArgsForCall, struct {
+		arg1 context.Context
+		arg2 string
+	}{arg1, arg2})
+	stub := fake.RemoveCellPresenceStub
+	fakeReturns := fake.removeCellPresenceReturns
+	fake.recordInvocation("RemoveCellPresence", []interface{}{arg1, arg2})
+	fake.removeCellPresenceMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2)
+	}
+	if specificReturn {
+		return ret.result1
+	}
+	return fakeReturns.result1
+}
+
+func (fake *FakeClient) RemoveCellPresenceCallCount() int {
+	fake.removeCellPresenceMutex.RLock()
+	defer fake.removeCellPresenceMutex.RUnlock()
+	return len(fake.removeCellPresenceArgsForCall)
+}
+
+func (fake *FakeClient) RemoveCellPresenceCalls(stub func(context.Context, string) error) {
+	fake.removeCellPresenceMutex.Lock()
+	defer fake.removeCellPresenceMutex.Unlock()
+	fake.RemoveCellPresenceStub = stub
+}
+
+func (fake *FakeClient) RemoveCellPresenceArgsForCall(i int) (context.Context, string) {
+	fake.removeCellPresenceMutex.RLock()
+	defer fake.removeCellPresenceMutex.RUnlock()
+	argsForCall := fake.removeCellPresenceArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2
+}
+
+func (fake *FakeClient) RemoveCellPresenceReturns(result1 error) {
+	fake.removeCellPresenceMutex.Lock()
+	defer fake.removeCellPresenceMutex.Unlock()
+	fake.RemoveCellPresenceStub = nil
+	fake.removeCellPresenceReturns = struct {
+		result1 error
+	}{result1}
+}
+
+func (fake *FakeClient) RemoveCellPresenceReturnsOnCall(i int, result1 error) {
+	fake.removeCellPresenceMutex.Lock()
+	defer fake.removeCellPresenceMutex.Unlock()
+	fake.RemoveCellPresenceStub = nil
+	if fake.removeCellPresenceReturnsOnCall == nil {
+		fake.removeCellPresenceReturnsOnCall = make(map[int]struct {
+			result1 error
+		})
+	}
+	fake.removeCellPresenceReturnsOnCall[i] = struct {
+		result1 error
+	}{result1}
+}
+
 func (fake *FakeClient) RemoveDesiredLRP(arg1 context.Context, arg2 string) error {
 	fake.removeDesiredLRPMutex.Lock()
 	ret, specificReturn := fake.removeDesiredLRPReturnsOnCall[len(fake.removeDesiredLRPArgsForCall)]
@@ -1666,6 +2184,69 @@ func (fake *FakeClient) RemoveDesiredLRPReturnsOnCall(i int, result1 error) {
 		})
 	}
 	fake.removeDesiredLRPReturnsOnCall[i] = struct {
+		result1 error
+	}{result1}
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRP(arg1 context.Context, arg2 *models.ActualLRPKey, arg3 *models.ActualLRPInstanceKey) error {
+	fake.removeEvacuatingActualLRPMutex.Lock()
+	ret, specificReturn := fake.removeEvacuatingActualLRPReturnsOnCall[len(fake.removeEvacuatingActualLRPArgsForCall)]
+	fake.removeEvacuatingActualLRPArgsForCall = append(fake.removeEvacuatingActualLRPArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.ActualLRPKey
+		arg3 *models.ActualLRPInstanceKey
+	}{arg1, arg2, arg3})
+	stub := fake.RemoveEvacuatingActualLRPStub
+	fakeReturns := fake.removeEvacuatingActualLRPReturns
+	fake.recordInvocation("RemoveEvacuatingActualLRP", []interface{}{arg1, arg2, arg3})
+	fake.removeEvacuatingActualLRPMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3)
+	}
+	if specificReturn {
+		return ret.result1
+	}
+	return fakeReturns.result1
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRPCallCount() int {
+	fake.removeEvacuatingActualLRPMutex.RLock()
+	defer fake.removeEvacuatingActualLRPMutex.RUnlock()
+	return len(fake.removeEvacuatingActualLRPArgsForCall)
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRPCalls(stub func(context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) error) {
+	fake.removeEvacuatingActualLRPMutex.Lock()
+	defer fake.removeEvacuatingActualLRPMutex.Unlock()
+	fake.RemoveEvacuatingActualLRPStub = stub
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRPArgsForCall(i int) (context.Context, *models.ActualLRPKey, *models.ActualLRPInstanceKey) {
+	fake.removeEvacuatingActualLRPMutex.RLock()
+	defer fake.removeEvacuatingActualLRPMutex.RUnlock()
+	argsForCall := fake.removeEvacuatingActualLRPArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRPReturns(result1 error) {
+	fake.removeEvacuatingActualLRPMutex.Lock()
+	defer fake.removeEvacuatingActualLRPMutex.Unlock()
+	fake.RemoveEvacuatingActualLRPStub = nil
+	fake.removeEvacuatingActualLRPReturns = struct {
+		result1 error
+	}{result1}
+}
+
+func (fake *FakeClient) RemoveEvacuatingActualLRPReturnsOnCall(i int, result1 error) {
+	fake.removeEvacuatingActualLRPMutex.Lock()
+	defer fake.removeEvacuatingActualLRPMutex.Unlock()
+	fake.RemoveEvacuatingActualLRPStub = nil
+	if fake.removeEvacuatingActualLRPReturnsOnCall == nil {
+		fake.removeEvacuatingActualLRPReturnsOnCall = make(map[int]struct {
+			result1 error
+		})
+	}
+	fake.removeEvacuatingActualLRPReturnsOnCall[i] = struct {
 		result1 error
 	}{result1}
 }
@@ -2513,6 +3094,69 @@ func (fake *FakeClient) UpdateDesiredLRPReturnsOnCall(i int, result1 error) {
 	}{result1}
 }
 
+func (fake *FakeClient) UpsertCellPresence(arg1 context.Context, arg2 *models.CellPresence, arg3 time.Duration) error {
+	fake.upsertCellPresenceMutex.Lock()
+	ret, specificReturn := fake.upsertCellPresenceReturnsOnCall[len(fake.upsertCellPresenceArgsForCall)]
+	fake.upsertCellPresenceArgsForCall = append(fake.upsertCellPresenceArgsForCall, struct {
+		arg1 context.Context
+		arg2 *models.CellPresence
+		arg3 time.Duration
+	}{arg1, arg2, arg3})
+	stub := fake.UpsertCellPresenceStub
+	fakeReturns := fake.upsertCellPresenceReturns
+	fake.recordInvocation("UpsertCellPresence", []interface{}{arg1, arg2, arg3})
+	fake.upsertCellPresenceMutex.Unlock()
+	if stub != nil {
+		return stub(arg1, arg2, arg3)
+	}
+	if specificReturn {
+		return ret.result1
+	}
+	return fakeReturns.result1
+}
+
+func (fake *FakeClient) UpsertCellPresenceCallCount() int {
+	fake.upsertCellPresenceMutex.RLock()
+	defer fake.upsertCellPresenceMutex.RUnlock()
+	return len(fake.upsertCellPresenceArgsForCall)
+}
+
+func (fake *FakeClient) UpsertCellPresenceCalls(stub func(context.Context, *models.CellPresence, time.Duration) error) {
+	fake.upsertCellPresenceMutex.Lock()
+	defer fake.upsertCellPresenceMutex.Unlock()
+	fake.UpsertCellPresenceStub = stub
+}
+
+func (fake *FakeClient) UpsertCellPresenceArgsForCall(i int) (context.Context, *models.CellPresence, time.Duration) {
+	fake.upsertCellPresenceMutex.RLock()
+	defer fake.upsertCellPresenceMutex.RUnlock()
+	argsForCall := fake.upsertCellPresenceArgsForCall[i]
+	return argsForCall.arg1, argsForCall.arg2, argsForCall.arg3
+}
+
+func (fake *FakeClient) UpsertCellPresenceReturns(result1 error) {
+	fake.upsertCellPresenceMutex.Lock()
+	defer fake.upsertCellPresenceMutex.Unlock()
+	fake.UpsertCellPresenceStub = nil
+	fake.upsertCellPresenceReturns = struct {
+		result1 error
+	}{result1}
+}
+
+func (fake *FakeClient) UpsertCellPresenceReturnsOnCall(i int, result1 error) {
+	fake.upsertCellPresenceMutex.Lock()
+	defer fake.upsertCellPresenceMutex.Unlock()
+	fake.UpsertCellPresenceStub = nil
+	if fake.upsertCellPresenceReturnsOnCall == nil {
+		fake.upsertCellPresenceReturnsOnCall = make(map[int]struct {
+			result1 error
+		})
+	}
+	fake.upsertCellPresenceReturnsOnCall[i] = struct {
+		result1 error
+	}{result1}
+}
+
 func (fake *FakeClient) UpsertDomain(arg1 context.Context, arg2 string, arg3 time.Duration) error {
 	fake.upsertDomainMutex.Lock()
 	ret, specificReturn := fake.upsertDomainReturnsOnCall[len(fake.upsertDomainArgsForCall)]
@@ -2583,6 +3227,8 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.actualLRPsMutex.RUnlock()
 	fake.cancelTaskMutex.RLock()
 	defer fake.cancelTaskMutex.RUnlock()
+	fake.cellsMutex.RLock()
+	defer fake.cellsMutex.RUnlock()
 	fake.claimActualLRPMutex.RLock()
 	defer fake.claimActualLRPMutex.RUnlock()
 	fake.completeTaskMutex.RLock()
@@ -2607,6 +3253,14 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.desiredLRPsMutex.RUnlock()
 	fake.domainsMutex.RLock()
 	defer fake.domainsMutex.RUnlock()
+	fake.evacuateClaimedActualLRPMutex.RLock()
+	defer fake.evacuateClaimedActualLRPMutex.RUnlock()
+	fake.evacuateCrashedActualLRPMutex.RLock()
+	defer fake.evacuateCrashedActualLRPMutex.RUnlock()
+	fake.evacuateRunningActualLRPMutex.RLock()
+	defer fake.evacuateRunningActualLRPMutex.RUnlock()
+	fake.evacuateStoppedActualLRPMutex.RLock()
+	defer fake.evacuateStoppedActualLRPMutex.RUnlock()
 	fake.failActualLRPMutex.RLock()
 	defer fake.failActualLRPMutex.RUnlock()
 	fake.pingMutex.RLock()
@@ -2615,8 +3269,12 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.rejectTaskMutex.RUnlock()
 	fake.removeActualLRPMutex.RLock()
 	defer fake.removeActualLRPMutex.RUnlock()
+	fake.removeCellPresenceMutex.RLock()
+	defer fake.removeCellPresenceMutex.RUnlock()
 	fake.removeDesiredLRPMutex.RLock()
 	defer fake.removeDesiredLRPMutex.RUnlock()
+	fake.removeEvacuatingActualLRPMutex.RLock()
+	defer fake.removeEvacuatingActualLRPMutex.RUnlock()
 	fake.resolvingTaskMutex.RLock()
 	defer fake.resolvingTaskMutex.RUnlock()
 	fake.retireActualLRPMutex.RLock()
@@ -2643,6 +3301,8 @@ func (fake *FakeClient) Invocations() map[string][][]interface{} {
 	defer fake.tasksMutex.RUnlock()
 	fake.updateDesiredLRPMutex.RLock()
 	defer fake.updateDesiredLRPMutex.RUnlock()
+	fake.upsertCellPresenceMutex.RLock()
+	defer fake.upsertCellPresenceMutex.RUnlock()
 	fake.upsertDomainMutex.RLock()
 	defer fake.upsertDomainMutex.RUnlock()
 	copiedInvocations := map[string][][]interface{}{}

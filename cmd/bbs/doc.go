@@ -4,7 +4,8 @@
 // Usage:
 //
 //	bbs [--listen ADDR] [--db URL] [--retention DUR] [--heartbeat DUR]
-//	    [--convergence-interval DUR] [--log-level LEVEL] [--log-format json|text]
+//	    [--convergence-interval DUR] [--evacuation-ttl DUR] [--presence-interval DUR]
+//	    [--log-level LEVEL] [--log-format json|text]
 //	    [--max-request-bytes N] [--stream-queue-events N] [--stream-queue-bytes N]
 //	    [--stream-write-timeout DUR] [--stream-retry DUR] [--shutdown-timeout DUR]
 //	    [--config FILE]

@@ -22,6 +22,8 @@ type settings struct {
 	Retention           duration `json:"retention"`
 	Heartbeat           duration `json:"heartbeat"`
 	ConvergenceInterval duration `json:"convergence_interval"`
+	EvacuationTTL       duration `json:"evacuation_ttl"`
+	PresenceInterval    duration `json:"presence_interval"`
 	LogLevel            string   `json:"log_level"`
 	LogFormat           string   `json:"log_format"`
 	MaxRequestBytes     int64    `json:"max_request_bytes"`
@@ -39,6 +41,8 @@ func defaultSettings() settings {
 		Retention:           duration(server.DefaultRetention),
 		Heartbeat:           duration(server.DefaultHeartbeat),
 		ConvergenceInterval: duration(server.DefaultConvergenceInterval),
+		EvacuationTTL:       duration(10 * time.Minute),
+		PresenceInterval:    duration(time.Second),
 		LogLevel:            "info",
 		LogFormat:           "json",
 		MaxRequestBytes:     server.DefaultMaxRequestBytes,
@@ -89,6 +93,8 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Var(&st.Retention, "retention", "how long the event log keeps events")
 	fs.Var(&st.Heartbeat, "heartbeat", "idle time after which a stream sends a heartbeat")
 	fs.Var(&st.ConvergenceInterval, "convergence-interval", "period of the convergence loop")
+	fs.Var(&st.EvacuationTTL, "evacuation-ttl", "how long an EVACUATING instance is kept before it is removed")
+	fs.Var(&st.PresenceInterval, "presence-interval", "how often cells whose presence TTL has passed are looked for")
 	fs.StringVar(&st.LogLevel, "log-level", st.LogLevel, "log `level`: debug, info, warn or error")
 	fs.StringVar(&st.LogFormat, "log-format", st.LogFormat, "log `format`: json or text")
 	fs.Int64Var(&st.MaxRequestBytes, "max-request-bytes", st.MaxRequestBytes, "largest request body, in `bytes`")
@@ -139,6 +145,7 @@ func (st settings) validate() error {
 	var errs []error
 	for name, d := range map[string]duration{
 		"retention": st.Retention, "heartbeat": st.Heartbeat, "convergence-interval": st.ConvergenceInterval,
+		"evacuation-ttl": st.EvacuationTTL, "presence-interval": st.PresenceInterval,
 		"stream-write-timeout": st.StreamWriteTimeout, "stream-retry": st.StreamRetry, "shutdown-timeout": st.ShutdownTimeout,
 	} {
 		if d <= 0 {
@@ -189,6 +196,8 @@ func (st settings) serverConfig(log *slog.Logger) server.Config {
 		Retention:           time.Duration(st.Retention),
 		Heartbeat:           time.Duration(st.Heartbeat),
 		ConvergenceInterval: time.Duration(st.ConvergenceInterval),
+		EvacuationTTL:       time.Duration(st.EvacuationTTL),
+		PresenceInterval:    time.Duration(st.PresenceInterval),
 		MaxRequestBytes:     st.MaxRequestBytes,
 		Stream: server.StreamConfig{
 			QueueEvents:  st.StreamQueueEvents,

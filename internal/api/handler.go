@@ -115,6 +115,8 @@ func New(cfg Config) (http.Handler, error) {
 	h.domainRoutes()
 	h.lrpRoutes()
 	h.taskRoutes()
+	h.cellRoutes()
+	h.evacuationRoutes()
 	h.mux.HandleFunc("/", h.fallback)
 	return h, nil
 }

@@ -153,7 +153,11 @@ func (s *Service) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 		after.PlacementError = ""
 		after.Since = w.Now()
 		after.ModificationTag = before.ModificationTag.Next()
-		return putChanged(w, before, after)
+		if err := putChanged(w, before, after); err != nil {
+			return err
+		}
+		// The replacement runs: the suspect instance it replaces is no longer needed.
+		return removeRow(w, key.ProcessGuid, key.Index, models.ActualLRP_Suspect)
 	})
 }
 
@@ -176,6 +180,14 @@ func (s *Service) CrashActualLRP(ctx context.Context, key *models.ActualLRPKey, 
 		return err
 	}
 	return s.update(ctx, func(w *writer) error {
+		if suspect, err := rowWith(w, key, instanceKey, models.ActualLRP_Suspect); err != nil || suspect != nil {
+			if err != nil {
+				return err
+			}
+			// The suspect instance's cell came back with it crashed: it is no longer
+			// needed, its replacement carries on (BBS).
+			return deleteActual(w, suspect)
+		}
 		before, err := w.ActualLRP(key.ProcessGuid, key.Index)
 		if err != nil {
 			return notFound(err, "actual LRP %s not found", key)
@@ -254,6 +266,15 @@ func (s *Service) RemoveActualLRP(ctx context.Context, processGuid string, index
 		return err
 	}
 	return s.update(ctx, func(w *writer) error {
+		if instanceKey != nil && !instanceKey.Empty() {
+			slot := &models.ActualLRPKey{ProcessGuid: processGuid, Index: index}
+			if suspect, err := rowWith(w, slot, instanceKey, models.ActualLRP_Suspect); err != nil || suspect != nil {
+				if err != nil {
+					return err
+				}
+				return deleteActual(w, suspect)
+			}
+		}
 		before, err := w.ActualLRP(processGuid, index)
 		if err != nil {
 			return notFound(err, "actual LRP %s not found", actualName(processGuid, index))
@@ -294,7 +315,7 @@ func putChanged(w *writer, before, after *models.ActualLRP) error {
 }
 
 func deleteActual(w *writer, a *models.ActualLRP) error {
-	if err := w.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
+	if err := w.DeleteActualLRP(a.ProcessGuid, a.Index, a.Presence); err != nil {
 		return err
 	}
 	return w.emit(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup()))
@@ -373,4 +394,52 @@ func validateStartOptions(o StartOptions) error {
 		}
 	}
 	return f.err()
+}
+
+// rowWith returns the row of the given presence of key's slot when it has instanceKey, or
+// nil.
+func rowWith(w *writer, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, presence models.ActualLRP_Presence) (*models.ActualLRP, error) {
+	rows, err := w.ActualLRPRows(key.ProcessGuid, key.Index)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if r.Presence == presence && instanceKey != nil && r.ActualLRPInstanceKey == *instanceKey {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// rowOf returns the row of the given presence of a slot, or nil.
+func rowOf(rows []*models.ActualLRP, presence models.ActualLRP_Presence) *models.ActualLRP {
+	for _, r := range rows {
+		if r.Presence == presence {
+			return r
+		}
+	}
+	return nil
+}
+
+// removeRow removes the row of the given presence of a slot, if there is one
+// (actual_lrp_removed).
+func removeRow(w *writer, processGuid string, index int32, presence models.ActualLRP_Presence) error {
+	rows, err := w.ActualLRPRows(processGuid, index)
+	if err != nil {
+		return err
+	}
+	if r := rowOf(rows, presence); r != nil {
+		return deleteActual(w, r)
+	}
+	return nil
+}
+
+// moveRow gives a row another presence (the store keys rows by presence): the row is
+// written under its new presence and the old one is deleted, with one actual_lrp_changed
+// event, as BBS reports it (the instance guid stays the same).
+func moveRow(w *writer, before, after *models.ActualLRP) error {
+	if err := w.DeleteActualLRP(before.ProcessGuid, before.Index, before.Presence); err != nil {
+		return err
+	}
+	return putChanged(w, before, after)
 }

@@ -14,24 +14,48 @@ import (
 // large state never makes one long transaction (which would delay every other write).
 const convergeBatch = 64
 
-// ConvergenceResult counts what one convergence pass changed.
+// ConvergenceResult counts what one convergence pass (or a cell's loss or return)
+// changed.
 type ConvergenceResult struct {
 	// Restarted CRASHED instances whose backoff had passed (now UNCLAIMED).
 	Restarted int
 	// Created UNCLAIMED instances at indices that were missing.
 	Created int
-	// Removed instances at an index >= the desired count or of an LRP no longer desired.
+	// Removed instances at an index >= the desired count or of an LRP no longer desired
+	// (only while their domain is fresh).
 	Removed int
+	// Suspected RUNNING instances of lost cells (now SUSPECT), and Replaced them with
+	// UNCLAIMED replacements.
+	Suspected, Replaced int
+	// Retired suspects whose replacement runs, replacements of suspects whose cell came
+	// back, evacuating instances whose TTL passed or whose cell was lost.
+	Retired int
+}
+
+// add adds o's counts to r's.
+func (r *ConvergenceResult) add(o ConvergenceResult) {
+	r.Restarted += o.Restarted
+	r.Created += o.Created
+	r.Removed += o.Removed
+	r.Suspected += o.Suspected
+	r.Replaced += o.Replaced
+	r.Retired += o.Retired
 }
 
 // Converge runs one convergence pass synchronously:
 //
 //   - a CRASHED instance whose backoff has passed (RestartCalculator.ShouldRestart) goes back
-//     to UNCLAIMED with no instance key: actual_lrp_changed;
-//   - an index below the desired count with no instance gets an UNCLAIMED one:
+//     to UNCLAIMED with no instance key: actual_lrp_changed; a SUSPECT one is never
+//     restarted;
+//   - an index below the desired count with no ORDINARY instance gets an UNCLAIMED one:
 //     actual_lrp_created;
 //   - an instance at an index >= the desired count, or of an LRP no longer desired, is
-//     removed: actual_lrp_removed.
+//     removed while its domain is fresh (a stale domain's instances are left alone):
+//     actual_lrp_removed;
+//   - an instance on a cell whose presence was lost is handled as the loss does (see
+//     cells.go), a SUSPECT instance whose replacement runs is removed, one whose cell is
+//     back is promoted, and an EVACUATING instance older than the evacuation TTL is
+//     removed.
 //
 // It finds the candidates in one read, then fixes them in store transactions of up to 64
 // process guids each, re-reading each guid inside its transaction (so it never undoes a
@@ -65,14 +89,15 @@ func (s *Service) Converge(ctx context.Context) (ConvergenceResult, error) {
 			errs = append(errs, err)
 			continue
 		}
-		res.Restarted += r.Restarted
-		res.Created += r.Created
-		res.Removed += r.Removed
+		res.add(r)
 	}
+	s.m.runs.Inc()
+	s.m.record(res)
 	return res, errors.Join(errs...)
 }
 
-// convergenceCandidates returns, sorted, the process guids that need a change now.
+// convergenceCandidates returns, sorted, the process guids that need a change now. It
+// also refreshes the gauges of instances by state and presence.
 func (s *Service) convergenceCandidates(ctx context.Context) ([]string, error) {
 	now := s.clock().UnixNano()
 	set := map[string]bool{}
@@ -85,17 +110,52 @@ func (s *Service) convergenceCandidates(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		cells, err := tx.Cells()
+		if err != nil {
+			return err
+		}
+		fresh, err := tx.Domains(now)
+		if err != nil {
+			return err
+		}
+		freshSet := models.NewDomainSet(fresh)
+		cellByID := make(map[string]store.CellRecord, len(cells))
+		for _, c := range cells {
+			cellByID[c.Presence.CellId] = c
+		}
 		want := make(map[string]int32, len(desired))
 		for _, d := range desired {
 			want[d.ProcessGuid] = d.Instances
 		}
+		s.m.observeInstances(actuals)
 		have := make(map[string]int32, len(desired))
+		running := map[models.ActualLRPKey]bool{}
+		for _, a := range actuals {
+			if a.Presence == models.ActualLRP_Ordinary && a.State == models.ActualLRPStateRunning {
+				running[a.ActualLRPKey] = true
+			}
+		}
 		for _, a := range actuals {
 			n, ok := want[a.ProcessGuid]
+			c, known := cellByID[a.CellId]
 			switch {
 			case !ok, a.Index >= n:
-				set[a.ProcessGuid] = true
+				if freshSet.Contains(a.Domain) {
+					set[a.ProcessGuid] = true
+				}
 				continue
+			case a.Presence == models.ActualLRP_Evacuating:
+				if a.Since+int64(s.evacuationTTL) <= now || known && !liveCell(c, now) {
+					set[a.ProcessGuid] = true
+				}
+				continue
+			case a.Presence == models.ActualLRP_Suspect:
+				if running[a.ActualLRPKey] || known && liveCell(c, now) {
+					set[a.ProcessGuid] = true
+				}
+				continue
+			case known && c.LostAt > 0 && (a.State == models.ActualLRPStateRunning || a.State == models.ActualLRPStateClaimed):
+				set[a.ProcessGuid] = true
 			case a.State == models.ActualLRPStateCrashed && s.restart.ShouldRestart(now, a.Since, a.CrashCount):
 				set[a.ProcessGuid] = true
 			}
@@ -130,32 +190,96 @@ func (s *Service) convergeProcess(w *writer, processGuid string, r *ConvergenceR
 	case !errors.Is(err, models.ErrResourceNotFound):
 		return err
 	}
-	n, err := removeInstancesFrom(w, processGuid, want)
-	r.Removed += n
-	if err != nil || d == nil {
+	now := w.Now()
+	fresh, err := w.Domains(now)
+	if err != nil {
 		return err
 	}
+	freshSet := models.NewDomainSet(fresh)
 	actuals, err := w.ActualLRPs(models.ActualLRPFilter{ProcessGuid: processGuid})
 	if err != nil {
 		return err
 	}
-	now := w.Now()
-	for _, before := range actuals {
-		if before.State != models.ActualLRPStateCrashed || !s.restart.ShouldRestart(now, before.Since, before.CrashCount) {
-			continue
+	// Extra instances go only while their domain is fresh: a stale domain means its
+	// owner has not confirmed the desired state lately, so nothing is stopped for it.
+	for _, a := range actuals {
+		if a.Index >= want && freshSet.Contains(a.Domain) {
+			if err := deleteActual(w, a); err != nil {
+				return err
+			}
+			r.Removed++
 		}
-		after := before.Copy()
-		after.State = models.ActualLRPStateUnclaimed
-		after.ActualLRPInstanceKey = models.ActualLRPInstanceKey{}
-		after.ActualLRPNetInfo = emptyNetInfo()
-		after.Since = now
-		after.ModificationTag = before.ModificationTag.Next()
-		if err := putChanged(w, before, after); err != nil {
+	}
+	if d == nil {
+		return nil
+	}
+	cells, err := w.Cells()
+	if err != nil {
+		return err
+	}
+	cellByID := make(map[string]store.CellRecord, len(cells))
+	for _, c := range cells {
+		cellByID[c.Presence.CellId] = c
+	}
+	for i := int32(0); i < want; i++ {
+		if err := s.convergeSlot(w, processGuid, i, cellByID, r); err != nil {
 			return err
 		}
-		r.Restarted++
 	}
-	n, err = createMissingInstances(w, processGuid, domain, 0, want)
+	n, err := createMissingInstances(w, processGuid, domain, 0, want)
 	r.Created += n
 	return err
+}
+
+// convergeSlot handles the rows of one instance slot below the desired count.
+func (s *Service) convergeSlot(w *writer, processGuid string, index int32, cellByID map[string]store.CellRecord, r *ConvergenceResult) error {
+	now := w.Now()
+	rows, err := w.ActualLRPRows(processGuid, index)
+	if err != nil {
+		return err
+	}
+	for _, a := range rows {
+		c, known := cellByID[a.CellId]
+		switch a.Presence {
+		case models.ActualLRP_Evacuating:
+			if a.Since+int64(s.evacuationTTL) <= now || known && !liveCell(c, now) {
+				if err := deleteActual(w, a); err != nil {
+					return err
+				}
+				r.Retired++
+			}
+		case models.ActualLRP_Suspect:
+			if ord := rowOf(rows, models.ActualLRP_Ordinary); ord != nil && ord.State == models.ActualLRPStateRunning {
+				if err := deleteActual(w, a); err != nil {
+					return err
+				}
+				r.Retired++
+			} else if known && liveCell(c, now) {
+				if err := promoteSuspect(w, a, r); err != nil {
+					return err
+				}
+			}
+		case models.ActualLRP_Ordinary:
+			if known && c.LostAt > 0 && (a.State == models.ActualLRPStateRunning || a.State == models.ActualLRPStateClaimed) {
+				if err := loseRow(w, a, r); err != nil {
+					return err
+				}
+				continue
+			}
+			if a.State != models.ActualLRPStateCrashed || !s.restart.ShouldRestart(now, a.Since, a.CrashCount) {
+				continue
+			}
+			after := a.Copy()
+			after.State = models.ActualLRPStateUnclaimed
+			after.ActualLRPInstanceKey = models.ActualLRPInstanceKey{}
+			after.ActualLRPNetInfo = emptyNetInfo()
+			after.Since = now
+			after.ModificationTag = a.ModificationTag.Next()
+			if err := putChanged(w, a, after); err != nil {
+				return err
+			}
+			r.Restarted++
+		}
+	}
+	return nil
 }

@@ -172,7 +172,7 @@ func removeInstancesFrom(w *writer, processGuid string, from int32) (int, error)
 		if a.Index < from {
 			continue
 		}
-		if err := w.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
+		if err := w.DeleteActualLRP(a.ProcessGuid, a.Index, a.Presence); err != nil {
 			return n, err
 		}
 		if err := w.emit(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup())); err != nil {

@@ -286,6 +286,7 @@ var _ = Describe("Service", func() {
 
 	Describe("convergence", func() {
 		It("creates missing instances, removes extra and orphaned ones, and then has nothing to do", func() {
+			Expect(f.svc.UpsertDomain(ctx, "apps", 0)).To(Succeed())
 			Expect(f.svc.DesireLRP(ctx, desiredLRP("a", 2))).To(Succeed())
 			Expect(f.svc.DesireLRP(ctx, desiredLRP("b", 1))).To(Succeed())
 			Expect(f.svc.RetireActualLRP(ctx, key("a", 1))).To(Succeed())
@@ -311,7 +312,29 @@ var _ = Describe("Service", func() {
 			Expect(f.newEvents()).To(BeEmpty())
 		})
 
+		It("leaves the extra and orphaned instances of a stale domain alone, and creates missing ones", func() {
+			// "apps" is not fresh: never upserted (or its TTL passed).
+			Expect(f.svc.DesireLRP(ctx, desiredLRP("a", 2))).To(Succeed())
+			Expect(f.svc.RetireActualLRP(ctx, key("a", 1))).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("a", 3), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
+			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell2, net1, lifecycle.StartOptions{})).To(Succeed())
+			f.skipEvents()
+
+			res, err := f.svc.Converge(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res).To(Equal(lifecycle.ConvergenceResult{Created: 1}))
+			Expect(types(f.newEvents())).To(Equal([]string{"actual_lrp_created a/1"}))
+			Expect(f.actualIndices("a")).To(Equal([]int32{0, 1, 3}))
+			Expect(f.actualIndices("orphan")).To(Equal([]int32{0}))
+
+			Expect(f.svc.UpsertDomain(ctx, "apps", time.Minute)).To(Succeed())
+			res, err = f.svc.Converge(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(res).To(Equal(lifecycle.ConvergenceResult{Removed: 2}), "fresh again: the extras go")
+		})
+
 		It("handles more process guids than one transaction takes", func() {
+			Expect(f.svc.UpsertDomain(ctx, "apps", 0)).To(Succeed())
 			for i := range 150 {
 				Expect(f.svc.StartActualLRP(ctx, key("orphan-"+string(rune('a'+i%26))+string(rune('a'+i/26)), 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			}
@@ -325,6 +348,7 @@ var _ = Describe("Service", func() {
 
 		It("runs in the background loop until its context is cancelled", func() {
 			f = newFixture(lifecycle.Config{ConvergenceInterval: 20 * time.Millisecond})
+			Expect(f.svc.UpsertDomain(ctx, "apps", 0)).To(Succeed())
 			Expect(f.svc.StartActualLRP(ctx, key("orphan", 0), cell1, net1, lifecycle.StartOptions{})).To(Succeed())
 			loopCtx, cancel := context.WithCancel(ctx)
 			done := make(chan struct{})

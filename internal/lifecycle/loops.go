@@ -18,15 +18,41 @@ func (s *Service) TrimInterval() time.Duration {
 	return max(min(s.retention/10, time.Minute), 10*time.Millisecond)
 }
 
-// Run runs the convergence loop (every ConvergenceInterval) and the log trim loop (every
-// TrimInterval, and once at start) until ctx is cancelled, then returns once both have
-// stopped. The caller owns the goroutine Run runs on and stops it by cancelling ctx. Errors
-// of a pass are logged; the loops go on.
+// Run first gives every registered cell one TTL to check in again (a restart is not a
+// loss of cells), then runs the convergence loop (every ConvergenceInterval), the presence
+// loop (every PresenceInterval: cells whose TTL has passed are lost) and the log trim loop
+// (every TrimInterval, and once at start) until ctx is cancelled, and returns once they
+// have stopped. The caller owns the goroutine Run runs on and stops it by cancelling ctx.
+// Errors of a pass are logged; the loops go on.
 func (s *Service) Run(ctx context.Context) {
+	if err := s.GraceCells(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("extending the cells' presence after a start failed", "error", err)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { s.trimLoop(ctx) })
+	wg.Go(func() { s.presenceLoop(ctx) })
 	s.convergenceLoop(ctx)
 	wg.Wait()
+}
+
+func (s *Service) presenceLoop(ctx context.Context) {
+	t := time.NewTicker(s.presenceInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		res, err := s.ExpireCells(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("cell presence pass failed", "error", err)
+		}
+		if res != (ConvergenceResult{}) {
+			s.log.Info("lost cells changed instances", "suspected", res.Suspected, "replaced", res.Replaced,
+				"retired", res.Retired)
+		}
+	}
 }
 
 func (s *Service) convergenceLoop(ctx context.Context) {
@@ -45,7 +71,8 @@ func (s *Service) convergenceLoop(ctx context.Context) {
 		}
 		if res != (ConvergenceResult{}) {
 			s.log.Info("convergence changed instances", "restarted", res.Restarted, "created", res.Created,
-				"removed", res.Removed, "duration", time.Since(start))
+				"removed", res.Removed, "suspected", res.Suspected, "replaced", res.Replaced,
+				"retired", res.Retired, "duration", time.Since(start))
 		}
 	}
 }

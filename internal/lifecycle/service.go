@@ -9,6 +9,7 @@ import (
 
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/models"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config configures a Service. The zero value of each field is documented.
@@ -28,6 +29,15 @@ type Config struct {
 	// MaxInstances is the largest instance count a desire or an update may ask for (each
 	// instance is created in the same transaction); 0 means 10000.
 	MaxInstances int32
+	// EvacuationTTL is how long an EVACUATING instance is kept before convergence removes
+	// it; 0 means 10 min (Diego's evacuation timeout).
+	EvacuationTTL time.Duration
+	// PresenceInterval is how often Run looks for cell presences whose TTL has passed; 0
+	// means 1 s.
+	PresenceInterval time.Duration
+	// Registerer receives the lifecycle's metrics (see metrics.go); nil means none are
+	// registered (they are still kept).
+	Registerer prometheus.Registerer
 }
 
 // Defaults of Config.
@@ -35,6 +45,8 @@ const (
 	DefaultConvergenceInterval = 30 * time.Second
 	DefaultRetention           = 24 * time.Hour
 	DefaultMaxInstances        = 10000
+	DefaultEvacuationTTL       = 10 * time.Minute
+	DefaultPresenceInterval    = time.Second
 )
 
 // Service applies the lifecycle rules to a store. Create it with New; all methods are safe
@@ -47,6 +59,10 @@ type Service struct {
 	retention time.Duration
 	clock     func() time.Time
 	maxInst   int32
+
+	evacuationTTL    time.Duration
+	presenceInterval time.Duration
+	m                *metrics
 }
 
 // New returns a Service over st. The Service does not own st: the caller closes it (after
@@ -60,6 +76,16 @@ func New(st store.Store, cfg Config) *Service {
 		retention: cfg.Retention,
 		clock:     cfg.Clock,
 		maxInst:   cfg.MaxInstances,
+
+		evacuationTTL:    cfg.EvacuationTTL,
+		presenceInterval: cfg.PresenceInterval,
+		m:                newMetrics(cfg.Registerer),
+	}
+	if s.evacuationTTL <= 0 {
+		s.evacuationTTL = DefaultEvacuationTTL
+	}
+	if s.presenceInterval <= 0 {
+		s.presenceInterval = DefaultPresenceInterval
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -47,6 +47,11 @@ type Config struct {
 	Heartbeat time.Duration
 	// ConvergenceInterval is the period of the convergence loop; 0 means 30 s.
 	ConvergenceInterval time.Duration
+	// EvacuationTTL is how long an EVACUATING instance is kept; 0 means 10 min.
+	EvacuationTTL time.Duration
+	// PresenceInterval is how often the server looks for cells whose presence TTL has
+	// passed; 0 means 1 s.
+	PresenceInterval time.Duration
 	// MaxRequestBytes limits request bodies; 0 means 1 MiB.
 	MaxRequestBytes int64
 	// Stream tunes the event streams.

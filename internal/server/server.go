@@ -100,6 +100,9 @@ func New(cfg Config) (*Server, error) {
 		ConvergenceInterval: cfg.ConvergenceInterval,
 		Retention:           cfg.Retention,
 		Clock:               cfg.Clock,
+		EvacuationTTL:       cfg.EvacuationTTL,
+		PresenceInterval:    cfg.PresenceInterval,
+		Registerer:          s.registry,
 	})
 	acfg := api.Config{
 		Service:         s.svc,

@@ -140,6 +140,7 @@ var _ = Describe("Server", func() {
 
 	It("runs convergence in the background", func() {
 		h := startServer(server.Config{ConvergenceInterval: 50 * time.Millisecond})
+		h.ok("/v1/domains/upsert", map[string]any{"domain": "apps", "ttl": 0}) // fresh: extras may go
 		h.ok("/v1/actual_lrps/start", map[string]any{"actual_lrp_key": actualKey("orphan", 0), "instance_key": instanceKey("ig", "cell"), "net_info": netInfo})
 		h.ok("/v1/desired_lrp/desire", map[string]any{"desired_lrp": desiredLRPJSON("web", 1)})
 		h.ok("/v1/actual_lrps/retire", map[string]any{"actual_lrp_key": actualKey("web", 0)})

@@ -145,8 +145,8 @@ var _ = Describe("State", func() {
 						Expect(err).To(MatchError(models.ErrResourceNotFound))
 						return nil
 					})
-					update(s, func(tx store.Tx) error { return tx.DeleteActualLRP("pg-1", 0) })
-					_, err := s.Update(context.Background(), func(tx store.Tx) error { return tx.DeleteActualLRP("pg-1", 0) })
+					update(s, func(tx store.Tx) error { return tx.DeleteActualLRP("pg-1", 0, models.ActualLRP_Ordinary) })
+					_, err := s.Update(context.Background(), func(tx store.Tx) error { return tx.DeleteActualLRP("pg-1", 0, models.ActualLRP_Ordinary) })
 					Expect(err).To(MatchError(models.ErrResourceNotFound))
 					view(s, func(tx store.ReadTx) error {
 						Expect(tx.ActualLRPs(models.ActualLRPFilter{})).To(BeEmpty())

@@ -69,7 +69,7 @@ func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredL
 func (r *reader) ActualLRP(processGuid string, index int32) (*models.ActualLRP, error) {
 	a := new(models.ActualLRP)
 	found, err := r.one("actual lrp", a,
-		`SELECT data FROM actual_lrps WHERE process_guid = ? AND idx = ?`, processGuid, index)
+		`SELECT data FROM actual_lrps WHERE process_guid = ? AND idx = ? AND presence = 0`, processGuid, index)
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,37 @@ func (r *reader) ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP,
 	if filter.CellID != "" {
 		w.add("cell_id = ?", filter.CellID)
 	}
-	return list[models.ActualLRP](r, "actual lrps", q+w.sql()+` ORDER BY process_guid, idx`, w.args...)
+	return list[models.ActualLRP](r, "actual lrps", q+w.sql()+` ORDER BY process_guid, idx, presence`, w.args...)
+}
+
+func (r *reader) ActualLRPRows(processGuid string, index int32) ([]*models.ActualLRP, error) {
+	return list[models.ActualLRP](r, "actual lrps",
+		`SELECT data FROM actual_lrps WHERE process_guid = ? AND idx = ? ORDER BY presence`, processGuid, index)
+}
+
+func (r *reader) Cells() ([]CellRecord, error) {
+	rows, err := r.query(`SELECT ttl, expires_at, lost_at, data FROM cells ORDER BY cell_id`)
+	if err != nil {
+		return nil, r.sqlErr("cells", err)
+	}
+	defer rows.Close()
+	out := []CellRecord{}
+	for rows.Next() {
+		var c CellRecord
+		var data sql.RawBytes
+		if err := rows.Scan(&c.TTL, &c.ExpiresAt, &c.LostAt, &data); err != nil {
+			return nil, r.sqlErr("cells", err)
+		}
+		c.Presence = new(models.CellPresence)
+		if err := models.Unmarshal(data, c.Presence); err != nil {
+			return nil, fmt.Errorf("store: decoding cell: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, r.sqlErr("cells", err)
+	}
+	return out, nil
 }
 
 func (r *reader) Task(taskGuid string) (*models.Task, error) {

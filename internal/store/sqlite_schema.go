@@ -74,6 +74,35 @@ var migrations = []string{
 	// 2: a changed event also reaches the cell its instance or task left (the group view's
 	// cell scope); rows written before it have no such cell.
 	`ALTER TABLE events ADD COLUMN prev_cell_id TEXT NOT NULL DEFAULT '';`,
+
+	// 3: several rows per instance slot, one per presence (ORDINARY 0, EVACUATING 1,
+	// SUSPECT 2), as in BBS; and the cells with their presence and TTL (nanoseconds).
+	// A cell's row stays after its presence lapsed (lost_at > 0) so that a lost cell is
+	// told from one that never registered.
+	`CREATE TABLE actual_lrps_v3 (
+		process_guid TEXT NOT NULL,
+		idx          INTEGER NOT NULL,
+		presence     INTEGER NOT NULL,
+		domain       TEXT NOT NULL,
+		cell_id      TEXT NOT NULL,
+		state        TEXT NOT NULL,
+		data         BLOB NOT NULL,
+		PRIMARY KEY (process_guid, idx, presence)
+	);
+	INSERT INTO actual_lrps_v3 (process_guid, idx, presence, domain, cell_id, state, data)
+		SELECT process_guid, idx, 0, domain, cell_id, state, data FROM actual_lrps;
+	DROP TABLE actual_lrps;
+	ALTER TABLE actual_lrps_v3 RENAME TO actual_lrps;
+	CREATE INDEX actual_lrps_cell_id ON actual_lrps (cell_id);
+	CREATE INDEX actual_lrps_domain ON actual_lrps (domain);
+
+	CREATE TABLE cells (
+		cell_id    TEXT PRIMARY KEY,
+		ttl        INTEGER NOT NULL,
+		expires_at INTEGER NOT NULL,
+		lost_at    INTEGER NOT NULL,
+		data       BLOB NOT NULL
+	);`,
 }
 
 // schemaVersion is the version this program writes.

@@ -165,23 +165,41 @@ func (w *wtx) PutActualLRP(lrp *models.ActualLRP) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
-	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, domain, cell_id, state, data)
-		VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (process_guid, idx) DO UPDATE SET domain = excluded.domain,
+	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, presence, domain, cell_id, state, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (process_guid, idx, presence) DO UPDATE SET domain = excluded.domain,
 			cell_id = excluded.cell_id, state = excluded.state, data = excluded.data`,
-		lrp.ProcessGuid, lrp.Index, lrp.Domain, lrp.CellId, lrp.State, data); err != nil {
+		lrp.ProcessGuid, lrp.Index, int32(lrp.Presence), lrp.Domain, lrp.CellId, lrp.State, data); err != nil {
 		return fmt.Errorf("store: writing actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
 	return nil
 }
 
-func (w *wtx) DeleteActualLRP(processGuid string, index int32) error {
-	n, err := w.exec(`DELETE FROM actual_lrps WHERE process_guid = ? AND idx = ?`, processGuid, index)
+func (w *wtx) DeleteActualLRP(processGuid string, index int32, presence models.ActualLRP_Presence) error {
+	n, err := w.exec(`DELETE FROM actual_lrps WHERE process_guid = ? AND idx = ? AND presence = ?`,
+		processGuid, index, int32(presence))
 	if err != nil {
-		return fmt.Errorf("store: deleting actual lrp %q index %d: %w", processGuid, index, err)
+		return fmt.Errorf("store: deleting actual lrp %q index %d (%s): %w", processGuid, index, presence, err)
 	}
 	if n == 0 {
-		return models.Errorf(models.ErrResourceNotFound, "actual lrp %q index %d not found", processGuid, index)
+		return models.Errorf(models.ErrResourceNotFound, "actual lrp %q index %d (%s) not found", processGuid, index, presence)
+	}
+	return nil
+}
+
+func (w *wtx) PutCell(c CellRecord) error {
+	if c.Presence == nil || c.Presence.CellId == "" {
+		return invalidRecord("cell without a cell id")
+	}
+	data, err := models.Marshal(c.Presence)
+	if err != nil {
+		return fmt.Errorf("store: encoding cell %q: %w", c.Presence.CellId, err)
+	}
+	if _, err := w.exec(`INSERT INTO cells (cell_id, ttl, expires_at, lost_at, data) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (cell_id) DO UPDATE SET ttl = excluded.ttl, expires_at = excluded.expires_at,
+			lost_at = excluded.lost_at, data = excluded.data`,
+		c.Presence.CellId, c.TTL, c.ExpiresAt, c.LostAt, data); err != nil {
+		return fmt.Errorf("store: writing cell %q: %w", c.Presence.CellId, err)
 	}
 	return nil
 }

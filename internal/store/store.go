@@ -23,6 +23,16 @@ type Record struct {
 	Payload []byte
 }
 
+// CellRecord is a cell as the store keeps it: its presence, the TTL it registered with, when
+// that runs out and, once it has, when the server handled the loss (0 while live).
+// Times are unix nanoseconds.
+type CellRecord struct {
+	Presence  *models.CellPresence
+	TTL       int64
+	ExpiresAt int64
+	LostAt    int64
+}
+
 // ReadTx reads state inside one transaction: every read sees the same committed snapshot.
 // A ReadTx is bound to the context of the call that made it and must not be used after
 // that call returns, nor from another goroutine.
@@ -31,10 +41,17 @@ type ReadTx interface {
 	DesiredLRP(processGuid string) (*models.DesiredLRP, error)
 	// DesiredLRPs returns the matching LRPs ordered by process guid.
 	DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error)
-	// ActualLRP returns the instance or an error matching models.ErrResourceNotFound.
+	// ActualLRP returns the ORDINARY row of an instance slot or an error matching
+	// models.ErrResourceNotFound.
 	ActualLRP(processGuid string, index int32) (*models.ActualLRP, error)
-	// ActualLRPs returns the matching instances ordered by process guid, then index.
+	// ActualLRPRows returns every row of an instance slot (ORDINARY, EVACUATING, SUSPECT:
+	// at most one of each), ordered by presence; none is an empty list.
+	ActualLRPRows(processGuid string, index int32) ([]*models.ActualLRP, error)
+	// ActualLRPs returns the matching rows of every presence ordered by process guid,
+	// index, then presence.
 	ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP, error)
+	// Cells returns every cell the store knows, live or lost, ordered by cell id.
+	Cells() ([]CellRecord, error)
 	// Task returns the task or an error matching models.ErrResourceNotFound.
 	Task(taskGuid string) (*models.Task, error)
 	// Tasks returns the matching tasks ordered by task guid.
@@ -55,10 +72,12 @@ type Tx interface {
 	UpdateDesiredLRP(lrp *models.DesiredLRP) error
 	// DeleteDesiredLRP removes an LRP; a missing one is models.ErrResourceNotFound.
 	DeleteDesiredLRP(processGuid string) error
-	// PutActualLRP inserts or replaces the instance at its (process guid, index).
+	// PutActualLRP inserts or replaces the row at its (process guid, index, presence).
 	PutActualLRP(lrp *models.ActualLRP) error
-	// DeleteActualLRP removes an instance; a missing one is models.ErrResourceNotFound.
-	DeleteActualLRP(processGuid string, index int32) error
+	// DeleteActualLRP removes a row; a missing one is models.ErrResourceNotFound.
+	DeleteActualLRP(processGuid string, index int32, presence models.ActualLRP_Presence) error
+	// PutCell inserts or replaces a cell.
+	PutCell(cell CellRecord) error
 	// InsertTask adds a task; an existing guid is models.ErrResourceExists.
 	InsertTask(task *models.Task) error
 	// UpdateTask replaces an existing task; a missing one is models.ErrResourceNotFound.

@@ -154,7 +154,7 @@ func (w writer) removeActual(guid string, index int32) []store.Record {
 		if err != nil {
 			return err
 		}
-		if err := tx.DeleteActualLRP(guid, index); err != nil {
+		if err := tx.DeleteActualLRP(guid, index, models.ActualLRP_Ordinary); err != nil {
 			return err
 		}
 		return tx.Append(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup()))
@@ -199,7 +199,7 @@ func (w writer) removeDesired(guid string) []store.Record {
 			return err
 		}
 		for _, a := range actuals {
-			if err := tx.DeleteActualLRP(a.ProcessGuid, a.Index); err != nil {
+			if err := tx.DeleteActualLRP(a.ProcessGuid, a.Index, a.Presence); err != nil {
 				return err
 			}
 			if err := tx.Append(models.NewActualLRPRemovedEvent(a.ToActualLRPGroup())); err != nil {
