@@ -169,18 +169,7 @@ func (s *Service) GraceCells(ctx context.Context) error {
 }
 
 // cellRecord returns a cell's record, or nil.
-func cellRecord(tx store.ReadTx, cellID string) (*store.CellRecord, error) {
-	cells, err := tx.Cells()
-	if err != nil {
-		return nil, err
-	}
-	for i := range cells {
-		if cells[i].Presence.CellId == cellID {
-			return &cells[i], nil
-		}
-	}
-	return nil, nil
-}
+func cellRecord(tx store.ReadTx, cellID string) (*store.CellRecord, error) { return tx.Cell(cellID) }
 
 // loseCell marks the cell lost and handles its instances.
 func (s *Service) loseCell(w *writer, c store.CellRecord, r *ConvergenceResult) error {

@@ -32,7 +32,10 @@ func describe(ev models.Event) string {
 		if g == nil {
 			return nil
 		}
-		a, _, _ := g.Resolve()
+		a, evacuating, err := g.Resolve()
+		Expect(err).NotTo(HaveOccurred())
+		// The group view holds an EVACUATING instance in Evacuating, any other in Instance.
+		Expect(evacuating).To(Equal(a.Presence == models.ActualLRP_Evacuating))
 		return a
 	}
 	switch e := ev.(type) {

@@ -110,7 +110,19 @@ func (r *reader) ActualLRPRows(processGuid string, index int32) ([]*models.Actua
 }
 
 func (r *reader) Cells() ([]CellRecord, error) {
-	rows, err := r.query(`SELECT ttl, expires_at, lost_at, data FROM cells ORDER BY cell_id`)
+	return r.cells(`SELECT ttl, expires_at, lost_at, data FROM cells ORDER BY cell_id`)
+}
+
+func (r *reader) Cell(cellID string) (*CellRecord, error) {
+	cells, err := r.cells(`SELECT ttl, expires_at, lost_at, data FROM cells WHERE cell_id = ?`, cellID)
+	if err != nil || len(cells) == 0 {
+		return nil, err
+	}
+	return &cells[0], nil
+}
+
+func (r *reader) cells(text string, args ...any) ([]CellRecord, error) {
+	rows, err := r.query(text, args...)
 	if err != nil {
 		return nil, r.sqlErr("cells", err)
 	}

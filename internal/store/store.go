@@ -52,6 +52,8 @@ type ReadTx interface {
 	ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP, error)
 	// Cells returns every cell the store knows, live or lost, ordered by cell id.
 	Cells() ([]CellRecord, error)
+	// Cell returns one cell's record, or nil when the store does not know it.
+	Cell(cellID string) (*CellRecord, error)
 	// Task returns the task or an error matching models.ErrResourceNotFound.
 	Task(taskGuid string) (*models.Task, error)
 	// Tasks returns the matching tasks ordered by task guid.
