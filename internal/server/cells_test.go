@@ -314,6 +314,20 @@ var _ = Describe("cells, presence and evacuation", func() {
 		Expect(c.RemoveEvacuatingActualLRP(ctx, key(0), ik("cell-a", 0))).To(MatchError(models.ErrResourceNotFound))
 	})
 
+	It("evacuates a suspect instance without a second replacement", func() {
+		Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "web", Domain: "apps", RootFs: "docker:///x", Instances: 1})).To(Succeed())
+		runOn("cell-a", 0)
+		Expect(c.RemoveCellPresence(ctx, "cell-a")).To(Succeed())
+		all := record(must(c.SubscribeToInstanceEvents(nil)))
+		keep, err := c.EvacuateRunningActualLRP(ctx, key(0), ik("cell-a", 0), net("cell-a"), nil, nil, true, "")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(keep).To(BeTrue())
+		all.expect("changed web/0 RUNNING/SUSPECT@cell-a -> web/0 RUNNING/EVACUATING@cell-a")
+		Expect(rows()).To(Equal([]string{"web/0 UNCLAIMED/ORDINARY@", "web/0 RUNNING/EVACUATING@cell-a"}))
+		Expect(c.RemoveEvacuatingActualLRP(ctx, key(0), ik("cell-a", 0))).To(Succeed())
+		all.expect("removed web/0 RUNNING/EVACUATING@cell-a")
+	})
+
 	It("removes an evacuating instance whose TTL passed", func() {
 		cfg.EvacuationTTL = 50 * time.Millisecond
 		restart()
