@@ -67,6 +67,30 @@ func WithConvergenceInterval(d time.Duration) ServerOption {
 	}
 }
 
+// WithPresenceInterval sets how often the server looks for cells whose presence TTL has
+// passed (the server's default is 1 s).
+func WithPresenceInterval(d time.Duration) ServerOption {
+	return func(c *server.Config) error {
+		if d <= 0 {
+			return fmt.Errorf("fakeserver: WithPresenceInterval: %v is not positive", d)
+		}
+		c.PresenceInterval = d
+		return nil
+	}
+}
+
+// WithEvacuationTTL sets how long an EVACUATING instance is kept (the server's default is
+// 10 min).
+func WithEvacuationTTL(d time.Duration) ServerOption {
+	return func(c *server.Config) error {
+		if d <= 0 {
+			return fmt.Errorf("fakeserver: WithEvacuationTTL: %v is not positive", d)
+		}
+		c.EvacuationTTL = d
+		return nil
+	}
+}
+
 // WithServerLogger sends the server's logs to l (default: discarded).
 func WithServerLogger(l *slog.Logger) ServerOption {
 	return func(c *server.Config) error {

@@ -29,7 +29,8 @@ var _ = Describe("Server", func() {
 	It("is the real server at a loopback URL, closed with the test", func() {
 		tb := &recordingTB{}
 		srv := fakeserver.NewServer(tb, fakeserver.WithHeartbeat(time.Second), fakeserver.WithRetention(time.Hour),
-			fakeserver.WithStreamRetry(10*time.Millisecond), fakeserver.WithConvergenceInterval(time.Minute))
+			fakeserver.WithStreamRetry(10*time.Millisecond), fakeserver.WithConvergenceInterval(time.Minute),
+			fakeserver.WithPresenceInterval(10*time.Millisecond), fakeserver.WithEvacuationTTL(time.Minute))
 		Expect(tb.fatal).To(BeEmpty())
 		Expect(srv.URL()).To(HavePrefix("http://127.0.0.1:"))
 		ctx := context.Background()
@@ -63,6 +64,8 @@ var _ = Describe("Server", func() {
 		Entry("a negative retention", fakeserver.WithRetention(-time.Second)),
 		Entry("a zero stream retry", fakeserver.WithStreamRetry(0)),
 		Entry("a zero convergence interval", fakeserver.WithConvergenceInterval(0)),
+		Entry("a zero presence interval", fakeserver.WithPresenceInterval(0)),
+		Entry("a negative evacuation TTL", fakeserver.WithEvacuationTTL(-time.Second)),
 		Entry("nil", nil),
 	)
 
