@@ -23,6 +23,8 @@ type settings struct {
 	Heartbeat           duration `json:"heartbeat"`
 	ConvergenceInterval duration `json:"convergence_interval"`
 	EvacuationTTL       duration `json:"evacuation_ttl"`
+	AuthTokens          string   `json:"auth_tokens"`
+	AuthJWTKey          string   `json:"auth_jwt_key"`
 	PresenceInterval    duration `json:"presence_interval"`
 	LogLevel            string   `json:"log_level"`
 	LogFormat           string   `json:"log_format"`
@@ -93,6 +95,8 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Var(&st.Retention, "retention", "how long the event log keeps events")
 	fs.Var(&st.Heartbeat, "heartbeat", "idle time after which a stream sends a heartbeat")
 	fs.Var(&st.ConvergenceInterval, "convergence-interval", "period of the convergence loop")
+	fs.StringVar(&st.AuthTokens, "auth-tokens", st.AuthTokens, "tokens file: one \"TOKEN SCOPES [NAME]\" a line (scopes: read, write, cell:ID), re-read when it changes")
+	fs.StringVar(&st.AuthJWTKey, "auth-jwt-key", st.AuthJWTKey, "file whose bytes sign HS256 JWTs (exp required, scopes in the scope claim)")
 	fs.Var(&st.EvacuationTTL, "evacuation-ttl", "how long an EVACUATING instance is kept before it is removed")
 	fs.Var(&st.PresenceInterval, "presence-interval", "how often cells whose presence TTL has passed are looked for")
 	fs.StringVar(&st.LogLevel, "log-level", st.LogLevel, "log `level`: debug, info, warn or error")
@@ -197,6 +201,8 @@ func (st settings) serverConfig(log *slog.Logger) server.Config {
 		Heartbeat:           time.Duration(st.Heartbeat),
 		ConvergenceInterval: time.Duration(st.ConvergenceInterval),
 		EvacuationTTL:       time.Duration(st.EvacuationTTL),
+		AuthTokensFile:      st.AuthTokens,
+		AuthJWTKeyFile:      st.AuthJWTKey,
 		PresenceInterval:    time.Duration(st.PresenceInterval),
 		MaxRequestBytes:     st.MaxRequestBytes,
 		Stream: server.StreamConfig{

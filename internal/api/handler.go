@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/openbbs/bbs/internal/auth"
 	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
@@ -49,6 +50,8 @@ type Config struct {
 	Logger *slog.Logger
 	// HealthTimeout bounds the store check of /healthz; 0 means 2 s.
 	HealthTimeout time.Duration
+	// Auth authenticates requests (see authz.go); nil means every request may do anything.
+	Auth *auth.Authenticator
 }
 
 type handler struct {
@@ -58,6 +61,7 @@ type handler struct {
 	maxBytes      int64
 	healthTimeout time.Duration
 	latency       *prometheus.HistogramVec
+	auth          *auth.Authenticator
 	// methods lists the methods of every registered path, for 405 answers.
 	methods map[string][]string
 	// streams holds the handler of each stream route by path, for the GET requests that
@@ -79,6 +83,7 @@ func New(cfg Config) (http.Handler, error) {
 		healthTimeout: cfg.HealthTimeout,
 		methods:       map[string][]string{},
 		streams:       map[string]http.Handler{},
+		auth:          cfg.Auth,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -126,7 +131,35 @@ func New(cfg Config) (http.Handler, error) {
 // under every stream for the life of the stream, so it keeps a small frame (see
 // serveStream).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if next := h.streams[r.URL.Path]; next != nil && r.Method == http.MethodGet {
+	next := h.streams[r.URL.Path]
+	if h.auth != nil {
+		p, err := h.authenticate(r, next != nil)
+		if err != nil {
+			h.refuse(w, r, err)
+			return
+		}
+		if next != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			rr, stop, err := h.authorizeStream(r, p)
+			if err != nil {
+				h.refuse(w, r, err)
+				return
+			}
+			defer stop()
+			if r.Method == http.MethodGet {
+				h.serveStream(w, rr, next)
+			} else {
+				h.serve(w, rr)
+			}
+			return
+		}
+		if p != nil {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
+		}
+		if r.URL.Path == "/metrics" && p != nil && !p.Read {
+			h.refuse(w, r, models.Errorf(models.ErrForbidden, "metrics need the read scope"))
+			return
+		}
+	} else if next != nil && r.Method == http.MethodGet {
 		h.serveStream(w, r, next)
 		return
 	}
@@ -266,6 +299,10 @@ func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, re
 		req := new(Req)
 		if err := h.decode(w, r, req, allowEmpty); err != nil {
 			h.writeError(w, r, err)
+			return
+		}
+		if err := h.authorize(r.Context(), r.URL.Path, req); err != nil {
+			h.refuse(w, r, err)
 			return
 		}
 		resp, err := fn(r.Context(), req)

@@ -47,6 +47,11 @@ type Config struct {
 	Heartbeat time.Duration
 	// ConvergenceInterval is the period of the convergence loop; 0 means 30 s.
 	ConvergenceInterval time.Duration
+	// AuthTokensFile is a tokens file ("TOKEN SCOPES [NAME]" a line), re-read when it
+	// changes; "" means no file tokens. AuthJWTKeyFile is the key of HS256 JWTs; "" means
+	// no JWTs. With either set, every route but /v1/ping and /healthz needs a token.
+	AuthTokensFile string
+	AuthJWTKeyFile string
 	// EvacuationTTL is how long an EVACUATING instance is kept; 0 means 10 min.
 	EvacuationTTL time.Duration
 	// PresenceInterval is how often the server looks for cells whose presence TTL has

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/openbbs/bbs/internal/api"
+	"github.com/openbbs/bbs/internal/auth"
 	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/internal/stream"
@@ -29,6 +30,7 @@ type Server struct {
 	svc      *lifecycle.Service
 	hub      *stream.Hub
 	registry *prometheus.Registry
+	auth     *auth.Authenticator // nil: authentication is off
 	handler  http.Handler
 
 	mu       sync.Mutex
@@ -104,7 +106,18 @@ func New(cfg Config) (*Server, error) {
 		PresenceInterval:    cfg.PresenceInterval,
 		Registerer:          s.registry,
 	})
+	s.auth, err = auth.New(auth.Config{
+		TokensFile: cfg.AuthTokensFile,
+		JWTKeyFile: cfg.AuthJWTKeyFile,
+		Logger:     s.log.With("component", "auth"),
+		Clock:      cfg.Clock,
+	})
+	if err != nil {
+		_ = s.store.Close()
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	acfg := api.Config{
+		Auth:            s.auth,
 		Service:         s.svc,
 		Metrics:         promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}),
 		Registerer:      s.registry,
@@ -157,7 +170,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.loopDone = make(chan struct{})
 	go func() {
 		defer close(s.loopDone)
+		done := make(chan struct{})
+		go func() { defer close(done); s.auth.Run(loopCtx) }()
 		s.svc.Run(loopCtx)
+		<-done
 	}()
 	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", s.cfg.DB,
 		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String())

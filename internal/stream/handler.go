@@ -59,6 +59,7 @@ func (sh *streamHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer sh.hub.release()
 	s := &subscriber{h: sh.hub, sh: sh, b: b, w: w, rc: http.NewResponseController(w), ctx: r.Context(), req: req}
+	s.ended, _ = r.Context().Value(endKey{}).(<-chan string)
 	s.run()
 }
 

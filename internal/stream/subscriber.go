@@ -21,6 +21,8 @@ const (
 	reasonSlowConsumer  endReason = "slow_consumer"
 	reasonShuttingDown  endReason = "shutting_down"
 	reasonCursorExpired endReason = "cursor_expired"
+	reasonTokenExpired  endReason = "token_expired"
+	reasonUnauthorized  endReason = "unauthorized"
 	reasonClientGone    endReason = "client_gone"
 	reasonWriteFailed   endReason = "write_failed"
 	reasonStoreError    endReason = "store_error"
@@ -34,6 +36,25 @@ var streamEndFrames = map[endReason][]byte{
 	reasonSlowConsumer:  streamEndFrame(reasonSlowConsumer),
 	reasonShuttingDown:  streamEndFrame(reasonShuttingDown),
 	reasonCursorExpired: streamEndFrame(reasonCursorExpired),
+	reasonTokenExpired:  streamEndFrame(reasonTokenExpired),
+	reasonUnauthorized:  streamEndFrame(reasonUnauthorized),
+}
+
+type endKey struct{}
+
+// WithEnd returns ctx carrying ended: a stream served with that context ends when ended
+// yields a reason ("token_expired" or "unauthorized", sent as stream_end) or is closed
+// (unauthorized). The HTTP layer uses it to cut the streams of credentials that end.
+func WithEnd(ctx context.Context, ended <-chan string) context.Context {
+	return context.WithValue(ctx, endKey{}, ended)
+}
+
+// endReasonOf is the end reason of a value read from an end channel.
+func endReasonOf(r string) endReason {
+	if r == string(reasonTokenExpired) {
+		return reasonTokenExpired
+	}
+	return reasonUnauthorized
 }
 
 func streamEndFrame(r endReason) []byte {
@@ -87,6 +108,8 @@ type subscriber struct {
 	// when less than half the write timeout is left of it, so most writes set none: each
 	// write has at least half the timeout and at most all of it.
 	deadline time.Time
+	// ended ends the stream when credentials end (WithEnd); nil (never ready) without.
+	ended <-chan string
 	// broken is set when a write failed: nothing more may be written.
 	broken bool
 }
@@ -257,6 +280,8 @@ func (s *subscriber) live() endReason {
 				return reasonClientGone
 			case <-s.h.done:
 				return reasonShuttingDown
+			case r := <-s.ended:
+				return endReasonOf(r)
 			case <-s.timer.C:
 				if r := s.heartbeatTimer(); r != reasonNone {
 					return r
@@ -439,6 +464,11 @@ func (s *subscriber) interrupted() endReason {
 		return reasonClientGone
 	case s.shuttingDown():
 		return reasonShuttingDown
+	}
+	select {
+	case r := <-s.ended:
+		return endReasonOf(r)
+	default:
 	}
 	return reasonNone
 }
