@@ -25,6 +25,7 @@ const (
 	ActualLRPCannotBeRemoved = "ActualLRPCannotBeRemoved"
 	RunningOnDifferentCell   = "RunningOnDifferentCell"
 	RequestTooLarge          = "RequestTooLarge"
+	TooManyRequests          = "TooManyRequests"
 	Unavailable              = "Unavailable"
 	UnknownError             = "UnknownError"
 )
@@ -81,6 +82,8 @@ func (e *Error) HTTPStatus() int {
 		return http.StatusConflict
 	case RequestTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case TooManyRequests:
+		return http.StatusTooManyRequests
 	case Unavailable:
 		return http.StatusServiceUnavailable
 	default:
@@ -121,6 +124,9 @@ var (
 	ErrTaskRunningOnDifferentCell = NewError(RunningOnDifferentCell, "running on different cell")
 	// ErrRequestTooLarge: the request body is over the server's limit.
 	ErrRequestTooLarge = NewError(RequestTooLarge, "request body too large")
+	// ErrTooManyRequests: the server has as many of these calls in flight as it allows;
+	// try again after the answer's Retry-After.
+	ErrTooManyRequests = NewError(TooManyRequests, "too many requests")
 	// ErrUnavailable: the server cannot serve the call now (for example shutting down).
 	ErrUnavailable = NewError(Unavailable, "service unavailable")
 	// ErrUnknownError: anything else.

@@ -52,6 +52,10 @@ type Config struct {
 	HealthTimeout time.Duration
 	// Auth authenticates requests (see authz.go); nil means every request may do anything.
 	Auth *auth.Authenticator
+	// MaxStreams bounds the open streams; 0 means 10000. MaxStreamsPerClient bounds them
+	// per client (credential, client certificate, else address); 0 means no bound.
+	// MaxInflightLists bounds the list calls being answered; 0 means 32.
+	MaxStreams, MaxStreamsPerClient, MaxInflightLists int
 }
 
 type handler struct {
@@ -62,6 +66,7 @@ type handler struct {
 	healthTimeout time.Duration
 	latency       *prometheus.HistogramVec
 	auth          *auth.Authenticator
+	limits        *limiter
 	// methods lists the methods of every registered path, for 405 answers.
 	methods map[string][]string
 	// streams holds the handler of each stream route by path, for the GET requests that
@@ -84,6 +89,7 @@ func New(cfg Config) (http.Handler, error) {
 		methods:       map[string][]string{},
 		streams:       map[string]http.Handler{},
 		auth:          cfg.Auth,
+		limits:        newLimiter(cfg.MaxStreams, cfg.MaxStreamsPerClient, cfg.MaxInflightLists),
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -202,6 +208,13 @@ func setTraceHeaders(h http.Header, id string) {
 // needs the id), and the request's log line is written after the stream by a function of
 // its own. Streams are not in the latency histogram.
 func (h *handler) serveStream(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	release, err := h.limits.openStream(clientOf(r, principalOf(r.Context())))
+	if err != nil {
+		w.Header().Set("Retry-After", retryAfter)
+		h.refuse(w, r, err)
+		return
+	}
+	defer release()
 	rec := newStreamRecorder(w, r)
 	next.ServeHTTP(rec, r)
 	h.logRequest(r, r.URL.Path, rec.status, rec.start, rec.id)
@@ -304,6 +317,15 @@ func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, re
 		if err := h.authorize(r.Context(), r.URL.Path, req); err != nil {
 			h.refuse(w, r, err)
 			return
+		}
+		if isList(r.URL.Path) {
+			release, err := h.limits.startList()
+			if err != nil {
+				w.Header().Set("Retry-After", retryAfter)
+				h.refuse(w, r, err)
+				return
+			}
+			defer release()
 		}
 		resp, err := fn(r.Context(), req)
 		if err != nil {

@@ -100,6 +100,16 @@ type Principal struct {
 	token string
 }
 
+// ID identifies the principal's credential for per-client limits: a digest of a file
+// token, or "jwt:" and the subject of a JWT.
+func (p *Principal) ID() string {
+	if p.token != "" {
+		sum := sha256.Sum256([]byte(p.token))
+		return fmt.Sprintf("token:%x", sum[:8])
+	}
+	return "jwt:" + p.Name
+}
+
 // Config configures an Authenticator. Zero fields are documented.
 type Config struct {
 	// TokensFile is the path of the tokens file; "" means no file tokens.
