@@ -18,6 +18,7 @@ import (
 	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/internal/stream"
+	"github.com/openbbs/bbs/internal/taskcallback"
 )
 
 // Server is one openbbs server. Create it with New, run it with Start, stop it with
@@ -30,6 +31,8 @@ type Server struct {
 	hub      *stream.Hub
 	registry *prometheus.Registry
 	handler  http.Handler
+
+	callbacks *taskcallback.Pool // task completion callbacks, run with the loops
 
 	mu       sync.Mutex
 	started  bool
@@ -84,11 +87,12 @@ func New(cfg Config) (*Server, error) {
 		Logger:       s.log.With("component", "stream"),
 		Registerer:   s.registry,
 	})
-	publish := s.hub.Publish
+	s.callbacks = newTaskCallbacks(cfg, s.log, s.registry)
+	publish := s.publishCommit
 	if observe := cfg.OnCommit; observe != nil {
 		publish = func(records []store.Record) {
 			observe(records)
-			s.hub.Publish(records)
+			s.publishCommit(records)
 		}
 	}
 	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock})
@@ -154,7 +158,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.loopDone = make(chan struct{})
 	go func() {
 		defer close(s.loopDone)
-		s.svc.Run(loopCtx)
+		s.runLoops(loopCtx)
 	}()
 	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", s.cfg.DB,
 		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String())
