@@ -8,7 +8,8 @@
 //	    [--log-level LEVEL] [--log-format json|text]
 //	    [--max-request-bytes N] [--stream-queue-events N] [--stream-queue-bytes N]
 //	    [--stream-write-timeout DUR] [--stream-retry DUR] [--shutdown-timeout DUR]
-//	    [--config FILE]
+//	    [--task-callback-workers N] [--task-callback-timeout DUR]
+//	    [--task-callback-attempts N] [--task-callback-backoff DUR] [--config FILE]
 //
 // --config reads the same settings from a JSON object whose keys are the flag names with
 // underscores (for example {"listen": "127.0.0.1:9000", "retention": "1h"}); flags given
@@ -16,4 +17,9 @@
 // one line says "listening on http://HOST:PORT". SIGINT or SIGTERM shuts down gracefully:
 // streams end with shutting_down, in-flight requests finish (bounded by
 // --shutdown-timeout), the store is closed.
+//
+// A task whose definition has a completion_callback_url is POSTed to it when it completes
+// (--task-callback-workers at a time, each attempt bounded by --task-callback-timeout,
+// --task-callback-attempts attempts with a backoff from --task-callback-backoff), then
+// resolved and deleted after a 2xx answer; see internal/taskcallback.
 package main

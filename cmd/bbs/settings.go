@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/openbbs/bbs/internal/server"
+	"github.com/openbbs/bbs/internal/taskcallback"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -34,6 +35,12 @@ type settings struct {
 	StreamWriteTimeout  duration `json:"stream_write_timeout"`
 	StreamRetry         duration `json:"stream_retry"`
 	ShutdownTimeout     duration `json:"shutdown_timeout"`
+
+	// Task completion callbacks.
+	TaskCallbackWorkers  int      `json:"task_callback_workers"`
+	TaskCallbackTimeout  duration `json:"task_callback_timeout"`
+	TaskCallbackAttempts int      `json:"task_callback_attempts"`
+	TaskCallbackBackoff  duration `json:"task_callback_backoff"`
 }
 
 func defaultSettings() settings {
@@ -53,6 +60,11 @@ func defaultSettings() settings {
 		StreamWriteTimeout:  duration(10 * time.Second),
 		StreamRetry:         duration(2 * time.Second),
 		ShutdownTimeout:     duration(10 * time.Second),
+
+		TaskCallbackWorkers:  taskcallback.DefaultWorkers,
+		TaskCallbackTimeout:  duration(taskcallback.DefaultTimeout),
+		TaskCallbackAttempts: taskcallback.DefaultAttempts,
+		TaskCallbackBackoff:  duration(taskcallback.DefaultBackoff),
 	}
 }
 
@@ -107,6 +119,10 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Var(&st.StreamWriteTimeout, "stream-write-timeout", "bound of one stream write (the deadline is renewed once half of it has passed)")
 	fs.Var(&st.StreamRetry, "stream-retry", "reconnection delay sent to stream clients")
 	fs.Var(&st.ShutdownTimeout, "shutdown-timeout", "how long a graceful shutdown waits for in-flight requests")
+	fs.IntVar(&st.TaskCallbackWorkers, "task-callback-workers", st.TaskCallbackWorkers, "task completion callbacks posted at the same time")
+	fs.Var(&st.TaskCallbackTimeout, "task-callback-timeout", "bound of one attempt of a task completion callback")
+	fs.IntVar(&st.TaskCallbackAttempts, "task-callback-attempts", st.TaskCallbackAttempts, "attempts of a task completion callback before it waits for the next sweep (every convergence interval)")
+	fs.Var(&st.TaskCallbackBackoff, "task-callback-backoff", "delay before the second attempt of a task completion callback, doubling for each next one (with jitter)")
 	return fs
 }
 
@@ -151,6 +167,7 @@ func (st settings) validate() error {
 		"retention": st.Retention, "heartbeat": st.Heartbeat, "convergence-interval": st.ConvergenceInterval,
 		"evacuation-ttl": st.EvacuationTTL, "presence-interval": st.PresenceInterval,
 		"stream-write-timeout": st.StreamWriteTimeout, "stream-retry": st.StreamRetry, "shutdown-timeout": st.ShutdownTimeout,
+		"task-callback-timeout": st.TaskCallbackTimeout, "task-callback-backoff": st.TaskCallbackBackoff,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %s", name, time.Duration(d)))
@@ -159,6 +176,8 @@ func (st settings) validate() error {
 	for name, n := range map[string]int64{
 		"max-request-bytes": st.MaxRequestBytes, "stream-queue-events": int64(st.StreamQueueEvents),
 		"stream-queue-bytes": int64(st.StreamQueueBytes),
+
+		"task-callback-workers": int64(st.TaskCallbackWorkers), "task-callback-attempts": int64(st.TaskCallbackAttempts),
 	} {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %d", name, n))
@@ -210,6 +229,12 @@ func (st settings) serverConfig(log *slog.Logger) server.Config {
 			QueueBytes:   st.StreamQueueBytes,
 			WriteTimeout: time.Duration(st.StreamWriteTimeout),
 			Retry:        time.Duration(st.StreamRetry),
+		},
+		TaskCallbacks: server.TaskCallbackConfig{
+			Workers:  st.TaskCallbackWorkers,
+			Timeout:  time.Duration(st.TaskCallbackTimeout),
+			Attempts: st.TaskCallbackAttempts,
+			Backoff:  time.Duration(st.TaskCallbackBackoff),
 		},
 		Logger: log,
 	}

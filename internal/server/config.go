@@ -32,6 +32,23 @@ type StreamConfig struct {
 	Retry time.Duration
 }
 
+// TaskCallbackConfig tunes the task completion callbacks (see taskcallback.Config). The
+// zero value of each field means the default.
+type TaskCallbackConfig struct {
+	// Workers is how many callbacks are posted at the same time; 0 means 8.
+	Workers int
+	// QueueSize bounds the callbacks waiting for a worker; 0 means 1024.
+	QueueSize int
+	// Timeout bounds one attempt of a callback; 0 means 10 s.
+	Timeout time.Duration
+	// Attempts is how many times a callback is tried before it waits for a later sweep
+	// (every ConvergenceInterval); 0 means 3.
+	Attempts int
+	// Backoff is the delay before the second attempt, doubling for each next one; 0 means
+	// 1 s.
+	Backoff time.Duration
+}
+
 // Config configures a Server. The zero value of each field is documented.
 type Config struct {
 	// Listen is the TCP address to listen on; "" means 127.0.0.1:8889, and port 0 picks a
@@ -61,6 +78,8 @@ type Config struct {
 	MaxRequestBytes int64
 	// Stream tunes the event streams.
 	Stream StreamConfig
+	// TaskCallbacks tunes the task completion callbacks.
+	TaskCallbacks TaskCallbackConfig
 	// Logger receives the server's logs; nil means discard.
 	Logger *slog.Logger
 	// Clock is the time of the store, the lifecycle and the loops; nil means time.Now.

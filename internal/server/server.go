@@ -19,6 +19,7 @@ import (
 	"github.com/openbbs/bbs/internal/lifecycle"
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/internal/stream"
+	"github.com/openbbs/bbs/internal/taskcallback"
 )
 
 // Server is one openbbs server. Create it with New, run it with Start, stop it with
@@ -32,6 +33,8 @@ type Server struct {
 	registry *prometheus.Registry
 	auth     *auth.Authenticator // nil: authentication is off
 	handler  http.Handler
+
+	callbacks *taskcallback.Pool // task completion callbacks, run with the loops
 
 	mu       sync.Mutex
 	started  bool
@@ -86,11 +89,12 @@ func New(cfg Config) (*Server, error) {
 		Logger:       s.log.With("component", "stream"),
 		Registerer:   s.registry,
 	})
-	publish := s.hub.Publish
+	s.callbacks = newTaskCallbacks(cfg, s.log, s.registry)
+	publish := s.publishCommit
 	if observe := cfg.OnCommit; observe != nil {
 		publish = func(records []store.Record) {
 			observe(records)
-			s.hub.Publish(records)
+			s.publishCommit(records)
 		}
 	}
 	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock})
@@ -170,10 +174,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.loopDone = make(chan struct{})
 	go func() {
 		defer close(s.loopDone)
-		done := make(chan struct{})
-		go func() { defer close(done); s.auth.Run(loopCtx) }()
-		s.svc.Run(loopCtx)
-		<-done
+		s.runLoops(loopCtx)
 	}()
 	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", s.cfg.DB,
 		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String())
