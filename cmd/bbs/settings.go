@@ -25,6 +25,10 @@ type settings struct {
 	ConvergenceInterval duration `json:"convergence_interval"`
 	EvacuationTTL       duration `json:"evacuation_ttl"`
 	AuthTokens          string   `json:"auth_tokens"`
+	MaxStreams          int      `json:"max_streams"`
+	MaxStreamsPerClient int      `json:"max_streams_per_client"`
+	MaxInflightLists    int      `json:"max_inflight_lists"`
+	ReadTimeout         duration `json:"read_timeout"`
 	AuthJWTKey          string   `json:"auth_jwt_key"`
 	PresenceInterval    duration `json:"presence_interval"`
 	LogLevel            string   `json:"log_level"`
@@ -51,6 +55,9 @@ func defaultSettings() settings {
 		Heartbeat:           duration(server.DefaultHeartbeat),
 		ConvergenceInterval: duration(server.DefaultConvergenceInterval),
 		EvacuationTTL:       duration(10 * time.Minute),
+		MaxStreams:          10000,
+		MaxInflightLists:    32,
+		ReadTimeout:         duration(30 * time.Second),
 		PresenceInterval:    duration(time.Second),
 		LogLevel:            "info",
 		LogFormat:           "json",
@@ -107,6 +114,10 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Var(&st.Retention, "retention", "how long the event log keeps events")
 	fs.Var(&st.Heartbeat, "heartbeat", "idle time after which a stream sends a heartbeat")
 	fs.Var(&st.ConvergenceInterval, "convergence-interval", "period of the convergence loop")
+	fs.IntVar(&st.MaxStreams, "max-streams", st.MaxStreams, "open streams at most; beyond, a stream gets 503 with Retry-After")
+	fs.IntVar(&st.MaxStreamsPerClient, "max-streams-per-client", st.MaxStreamsPerClient, "open streams of one client (token, client certificate, else address) at most; 0: no bound")
+	fs.IntVar(&st.MaxInflightLists, "max-inflight-lists", st.MaxInflightLists, "list calls answered at once at most; beyond, 429 with Retry-After")
+	fs.Var(&st.ReadTimeout, "read-timeout", "time to read a request, body included (streams are not cut)")
 	fs.StringVar(&st.AuthTokens, "auth-tokens", st.AuthTokens, "tokens file: one \"TOKEN SCOPES [NAME]\" a line (scopes: read, write, cell:ID), re-read when it changes")
 	fs.StringVar(&st.AuthJWTKey, "auth-jwt-key", st.AuthJWTKey, "file whose bytes sign HS256 JWTs (exp required, scopes in the scope claim)")
 	fs.Var(&st.EvacuationTTL, "evacuation-ttl", "how long an EVACUATING instance is kept before it is removed")
@@ -165,7 +176,7 @@ func (st settings) validate() error {
 	var errs []error
 	for name, d := range map[string]duration{
 		"retention": st.Retention, "heartbeat": st.Heartbeat, "convergence-interval": st.ConvergenceInterval,
-		"evacuation-ttl": st.EvacuationTTL, "presence-interval": st.PresenceInterval,
+		"evacuation-ttl": st.EvacuationTTL, "presence-interval": st.PresenceInterval, "read-timeout": st.ReadTimeout,
 		"stream-write-timeout": st.StreamWriteTimeout, "stream-retry": st.StreamRetry, "shutdown-timeout": st.ShutdownTimeout,
 		"task-callback-timeout": st.TaskCallbackTimeout, "task-callback-backoff": st.TaskCallbackBackoff,
 	} {
@@ -178,10 +189,14 @@ func (st settings) validate() error {
 		"stream-queue-bytes": int64(st.StreamQueueBytes),
 
 		"task-callback-workers": int64(st.TaskCallbackWorkers), "task-callback-attempts": int64(st.TaskCallbackAttempts),
+		"max-streams": int64(st.MaxStreams), "max-inflight-lists": int64(st.MaxInflightLists),
 	} {
 		if n <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive, not %d", name, n))
 		}
+	}
+	if st.MaxStreamsPerClient < 0 {
+		errs = append(errs, fmt.Errorf("--max-streams-per-client must not be negative, not %d", st.MaxStreamsPerClient))
 	}
 	if _, err := st.level(); err != nil {
 		errs = append(errs, err)
@@ -221,6 +236,10 @@ func (st settings) serverConfig(log *slog.Logger) server.Config {
 		ConvergenceInterval: time.Duration(st.ConvergenceInterval),
 		EvacuationTTL:       time.Duration(st.EvacuationTTL),
 		AuthTokensFile:      st.AuthTokens,
+		MaxStreams:          st.MaxStreams,
+		MaxStreamsPerClient: st.MaxStreamsPerClient,
+		MaxInflightLists:    st.MaxInflightLists,
+		ReadTimeout:         time.Duration(st.ReadTimeout),
 		AuthJWTKeyFile:      st.AuthJWTKey,
 		PresenceInterval:    time.Duration(st.PresenceInterval),
 		MaxRequestBytes:     st.MaxRequestBytes,

@@ -31,6 +31,14 @@ const (
 	gone       = "removed-token-0123456789"
 )
 
+// writeTokens writes a tokens file in a temp dir and returns its path.
+func writeTokens(body string) string {
+	GinkgoHelper()
+	p := filepath.Join(GinkgoT().TempDir(), "tokens")
+	Expect(os.WriteFile(p, []byte(body), 0o600)).To(Succeed())
+	return p
+}
+
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
 	mu sync.Mutex

@@ -64,6 +64,13 @@ type Config struct {
 	Heartbeat time.Duration
 	// ConvergenceInterval is the period of the convergence loop; 0 means 30 s.
 	ConvergenceInterval time.Duration
+	// MaxStreams bounds the open streams (0 means 10000), MaxStreamsPerClient the open
+	// streams of one client (credential, client certificate, else address; 0 means no
+	// bound), MaxInflightLists the list calls being answered (0 means 32).
+	MaxStreams, MaxStreamsPerClient, MaxInflightLists int
+	// ReadTimeout bounds the reading of a request, body included; 0 means 30 s. Streams
+	// are not cut by it.
+	ReadTimeout time.Duration
 	// AuthTokensFile is a tokens file ("TOKEN SCOPES [NAME]" a line), re-read when it
 	// changes; "" means no file tokens. AuthJWTKeyFile is the key of HS256 JWTs; "" means
 	// no JWTs. With either set, every route but /v1/ping and /healthz needs a token.

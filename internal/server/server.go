@@ -71,6 +71,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
@@ -121,13 +124,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	acfg := api.Config{
-		Auth:            s.auth,
-		Service:         s.svc,
-		Metrics:         promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}),
-		Registerer:      s.registry,
-		MaxRequestBytes: cfg.MaxRequestBytes,
-		Logger:          s.log.With("component", "api"),
-		Streams:         s.hub,
+		Auth:                s.auth,
+		MaxStreams:          cfg.MaxStreams,
+		MaxStreamsPerClient: cfg.MaxStreamsPerClient,
+		MaxInflightLists:    cfg.MaxInflightLists,
+		Service:             s.svc,
+		Metrics:             promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}),
+		Registerer:          s.registry,
+		MaxRequestBytes:     cfg.MaxRequestBytes,
+		Logger:              s.log.With("component", "api"),
+		Streams:             s.hub,
 	}
 	s.handler, err = api.New(acfg)
 	if err != nil {
@@ -163,6 +169,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.http = &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       s.cfg.ReadTimeout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
