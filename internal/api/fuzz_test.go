@@ -16,8 +16,16 @@ import (
 
 // fuzzRoutes are the routes FuzzRequestBody sends bodies to.
 var fuzzRoutes = []string{
-	"/v1/desired_lrp/desire", "/v1/desired_lrp/update", "/v1/actual_lrps/claim", "/v1/actual_lrps/start",
-	"/v1/actual_lrps/crash", "/v1/actual_lrps/list", "/v1/tasks/desire", "/v1/tasks/complete", "/v1/domains/upsert",
+	"/v1/desired_lrp/desire", "/v1/desired_lrp/update", "/v1/desired_lrp/remove", "/v1/actual_lrps/claim",
+	"/v1/actual_lrps/start", "/v1/actual_lrps/crash", "/v1/actual_lrps/fail", "/v1/actual_lrps/remove",
+	"/v1/actual_lrps/retire", "/v1/actual_lrps/list", "/v1/actual_lrps/evacuate_claimed",
+	"/v1/actual_lrps/evacuate_running", "/v1/actual_lrps/evacuate_stopped", "/v1/actual_lrps/evacuate_crashed",
+	"/v1/actual_lrps/remove_evacuating", "/v1/desired_lrps/list", "/v1/desired_lrps/get_by_process_guid",
+	"/v1/desired_lrps/scheduling_infos/list", "/v1/desired_lrps/scheduling_infos/get_by_process_guid",
+	"/v1/desired_lrps/routing_infos/list", "/v1/tasks/list", "/v1/tasks/get_by_task_guid", "/v1/tasks/desire",
+	"/v1/tasks/start", "/v1/tasks/cancel", "/v1/tasks/reject", "/v1/tasks/complete", "/v1/tasks/resolving",
+	"/v1/tasks/delete", "/v1/domains/list", "/v1/domains/upsert", "/v1/cells/list", "/v1/cells/upsert",
+	"/v1/cells/remove",
 }
 
 // FuzzRequestBody sends arbitrary bodies to the unary routes: every answer is JSON, 200 or
@@ -42,6 +50,8 @@ func FuzzRequestBody(f *testing.F) {
 		`{"task_guid":"t","domain":"d","task_definition":{"rootfs":"docker:///x"}}`,
 		`{"task_guid":"t","cell_id":"c","failed":true}`,
 		`{"domain":"d","ttl":9223372036854775807}`,
+		`{"cell_presence":{"cell_id":"c","rep_address":"a:1"},"ttl":30}`,
+		`{"cell_id":"c"}`,
 		`{`, `[]`, `null`, `{"a":1}`, "{}\x00",
 	} {
 		f.Add(uint8(i), seed)
