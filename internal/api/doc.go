@@ -28,7 +28,9 @@
 // With CORSOrigins, the answers to those origins (unary calls and streams) carry CORS
 // headers and their preflights are answered 204; a preflight of another origin is 403
 // Forbidden without CORS headers. Credentials are never allowed (no
-// Access-Control-Allow-Credentials): a page authenticates with a bearer token.
+// Access-Control-Allow-Credentials): a page of another origin does not see the answers to
+// requests made with the browser's cookies or client certificate; a page that must
+// authenticate sends a token (Authorization is an allowed header).
 //
 // Goroutines: none of its own; the http.Server that serves the handler calls it
 // concurrently, which is safe.
