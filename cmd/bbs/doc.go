@@ -4,6 +4,8 @@
 // Usage:
 //
 //	bbs [--listen ADDR] [--db URL] [--retention DUR] [--heartbeat DUR]
+//	    [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE]] [--allow-insecure]
+//	    [--cors-origins LIST]
 //	    [--convergence-interval DUR] [--evacuation-ttl DUR] [--presence-interval DUR]
 //	    [--log-level LEVEL] [--log-format json|text]
 //	    [--max-request-bytes N] [--stream-queue-events N] [--stream-queue-bytes N]
@@ -13,10 +15,22 @@
 //
 // --config reads the same settings from a JSON object whose keys are the flag names with
 // underscores (for example {"listen": "127.0.0.1:9000", "retention": "1h"}); flags given
-// on the command line override the file. Logs are structured (log/slog) on stderr; on start
-// one line says "listening on http://HOST:PORT". SIGINT or SIGTERM shuts down gracefully:
-// streams end with shutting_down, in-flight requests finish (bounded by
-// --shutdown-timeout), the store is closed.
+// on the command line override the file (cors_origins may also be an array). Logs are
+// structured (log/slog) on stderr; on start one line says "listening on http://HOST:PORT"
+// (https:// with TLS).
+//
+// --tls-cert and --tls-key serve HTTPS (TLS 1.2 or later); --tls-client-ca also requires a
+// client certificate signed by that CA (mutual TLS). Listening beyond loopback (anything
+// but 127.0.0.0/8, ::1 and localhost) with neither TLS nor authentication is refused
+// unless --allow-insecure. --cors-origins lets the pages of those origins (or of every
+// origin, *) call the API from a browser; a state-changing request of another site's page
+// is refused.
+//
+// --auth-tokens and --auth-jwt-key require a bearer token on every route but /v1/ping and
+// /healthz, with read, write or cell:ID scopes.
+//
+// SIGINT or SIGTERM shuts down gracefully: streams end with shutting_down, in-flight
+// requests finish (bounded by --shutdown-timeout), the store is closed.
 //
 // A task whose definition has a completion_callback_url is POSTed to it when it completes
 // (--task-callback-workers at a time, each attempt bounded by --task-callback-timeout,

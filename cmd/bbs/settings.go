@@ -19,6 +19,11 @@ import (
 // given on the command line.
 type settings struct {
 	Listen              string   `json:"listen"`
+	TLSCert             string   `json:"tls_cert"`
+	TLSKey              string   `json:"tls_key"`
+	TLSClientCA         string   `json:"tls_client_ca"`
+	AllowInsecure       bool     `json:"allow_insecure"`
+	CORSOrigins         origins  `json:"cors_origins"`
 	DB                  string   `json:"db"`
 	Retention           duration `json:"retention"`
 	Heartbeat           duration `json:"heartbeat"`
@@ -110,6 +115,7 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.SetOutput(output)
 	fs.StringVar(configPath, "config", *configPath, "read settings from this JSON `file` (flags given override it)")
 	fs.StringVar(&st.Listen, "listen", st.Listen, "TCP `address` to listen on (port 0 picks a free port)")
+	trustFlags(fs, st)
 	fs.StringVar(&st.DB, "db", st.DB, "database `URL`: sqlite://PATH or sqlite://:memory:")
 	fs.Var(&st.Retention, "retention", "how long the event log keeps events")
 	fs.Var(&st.Heartbeat, "heartbeat", "idle time after which a stream sends a heartbeat")
@@ -230,6 +236,11 @@ func (st settings) logger(w io.Writer) *slog.Logger {
 func (st settings) serverConfig(log *slog.Logger) server.Config {
 	return server.Config{
 		Listen:              st.Listen,
+		TLSCertFile:         st.TLSCert,
+		TLSKeyFile:          st.TLSKey,
+		TLSClientCAFile:     st.TLSClientCA,
+		AllowInsecure:       st.AllowInsecure,
+		CORSOrigins:         st.CORSOrigins,
 		DB:                  st.DB,
 		Retention:           time.Duration(st.Retention),
 		Heartbeat:           time.Duration(st.Heartbeat),

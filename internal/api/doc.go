@@ -22,6 +22,16 @@
 // logged but not put in its context. Other requests to the stream paths (HEAD, other
 // methods) go through the mux as any other.
 //
+// Browsers: before anything else, ServeHTTP refuses a state-changing request that a
+// browser sent from another site's page (http.CrossOriginProtection; curl, the SDK and
+// same-origin pages are not concerned) unless its origin is one of Config.CORSOrigins.
+// With CORSOrigins, the answers to those origins (unary calls and streams) carry CORS
+// headers and their preflights are answered 204; a preflight of another origin is 403
+// Forbidden without CORS headers. Credentials are never allowed (no
+// Access-Control-Allow-Credentials): a page of another origin does not see the answers to
+// requests made with the browser's cookies or client certificate; a page that must
+// authenticate sends a token (Authorization is an allowed header).
+//
 // Goroutines: none of its own; the http.Server that serves the handler calls it
 // concurrently, which is safe.
 package api

@@ -11,6 +11,10 @@ import (
 // ErrNoService is returned by New when Config.Service is nil.
 var ErrNoService = errors.New("api: Config.Service is required")
 
+// ErrInvalidCORSOrigin is returned by New and CheckCORSOrigins for a Config.CORSOrigins
+// entry that is not an origin (scheme://host[:port]), or "*" listed with others.
+var ErrInvalidCORSOrigin = errors.New("api: invalid CORS origin")
+
 // apiError maps any error to the API's coded error: coded and validation errors keep
 // their type (models.ToError), a closed store or a cancelled request is Unavailable, and
 // anything else is UnknownError.

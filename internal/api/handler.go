@@ -56,6 +56,10 @@ type Config struct {
 	// per client (credential, client certificate, else address); 0 means no bound.
 	// MaxInflightLists bounds the list calls being answered; 0 means 32.
 	MaxStreams, MaxStreamsPerClient, MaxInflightLists int
+	// CORSOrigins are the origins (scheme://host[:port]) whose browser pages may call the
+	// API and read its answers, streams included (see crossOrigin); ["*"] means every
+	// origin; nil means none: no CORS headers at all. New checks them (CheckCORSOrigins).
+	CORSOrigins []string
 }
 
 type handler struct {
@@ -72,6 +76,10 @@ type handler struct {
 	// streams holds the handler of each stream route by path, for the GET requests that
 	// ServeHTTP serves without the mux (serveStream).
 	streams map[string]http.Handler
+	// cors is the policy of Config.CORSOrigins, nil without; csrf refuses the
+	// state-changing requests of other sites' pages (see crossOrigin).
+	cors *corsPolicy
+	csrf http.CrossOriginProtection
 }
 
 // New returns the handler of every route. It fails when Config.Service is nil or the
@@ -93,6 +101,10 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if h.cors, err = newCORSPolicy(cfg.CORSOrigins); err != nil {
+		return nil, err
 	}
 	if h.maxBytes <= 0 {
 		h.maxBytes = DefaultMaxRequestBytes
@@ -132,11 +144,14 @@ func New(cfg Config) (http.Handler, error) {
 	return h, nil
 }
 
-// ServeHTTP gives the request its trace id and serves it: a GET of a stream route through
-// serveStream, any other request through the mux with the trace id in its context. It is
-// under every stream for the life of the stream, so it keeps a small frame (see
-// serveStream).
+// ServeHTTP applies the browser rules (crossOrigin), gives the request its trace id and
+// serves it: a GET of a stream route through serveStream, any other request through the
+// mux with the trace id in its context. It is under every stream for the life of the
+// stream, so it keeps a small frame (see serveStream).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.crossOrigin(w, r) {
+		return
+	}
 	next := h.streams[r.URL.Path]
 	if h.auth != nil {
 		p, err := h.authenticate(r, next != nil)

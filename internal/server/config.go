@@ -54,6 +54,27 @@ type Config struct {
 	// Listen is the TCP address to listen on; "" means 127.0.0.1:8889, and port 0 picks a
 	// free port (see Addr).
 	Listen string
+	// TLSCertFile and TLSKeyFile are the PEM files of the server's certificate (its chain)
+	// and key: with both the server serves HTTPS only, TLS 1.2 or later; "" for both means
+	// plain HTTP; one without the other is ErrInvalidTLS.
+	TLSCertFile, TLSKeyFile string
+	// TLSClientCAFile is a PEM file of CA certificates: set, every connection must present
+	// a client certificate signed by one of them (mutual TLS, BBS's model: any such client
+	// may do anything), which is authentication; "" means no client certificate is asked
+	// for. It needs TLSCertFile and TLSKeyFile.
+	TLSClientCAFile string
+	// Authenticated says that another authentication is configured (AuthTokensFile or
+	// AuthJWTKeyFile imply it); false means
+	// none. It only counts for the check of AllowInsecure.
+	Authenticated bool
+	// AllowInsecure allows a Listen address that is not loopback (anything but
+	// 127.0.0.0/8, ::1 and localhost; "" and 0.0.0.0 are every interface) with neither TLS
+	// nor authentication (TLSClientCAFile, Authenticated). False means New refuses it
+	// with ErrInsecureListen; TLS alone is enough to pass.
+	AllowInsecure bool
+	// CORSOrigins are the origins whose browser pages may call the API (api.Config);
+	// ["*"] means every origin; nil means none, and no CORS headers.
+	CORSOrigins []string
 	// DB is the database URL; "" means sqlite://./bbs-data/bbs.db. sqlite://:memory: is an
 	// in-memory store, sqlite:///abs/path.db and sqlite://rel/path.db are files (their
 	// directories are created). postgres:// is ErrPostgresNotSupported.

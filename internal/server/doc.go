@@ -9,6 +9,13 @@
 // by the context given), then the loops, then the store. cmd/bbs, fakeserver.NewServer and the
 // integration tests build on it.
 //
+// Trust (trust.go): with Config.TLSCertFile and TLSKeyFile the server serves HTTPS only
+// (TLS 1.2 or later; HTTP/2 or HTTP/1.1, streams unchanged); with TLSClientCAFile every
+// client must present a certificate of that CA (mutual TLS, BBS's model: any such client
+// may do anything). New refuses to listen beyond loopback with neither TLS nor
+// authentication unless Config.AllowInsecure; TLS alone is allowed there (with a warning),
+// as the contract says. The browser rules (CORS, cross-site requests) are internal/api's.
+//
 // Goroutines: Start starts the HTTP serve goroutine and the loop goroutine (the lifecycle's
 // loops and the task callback workers, whose calls in flight are cancelled when the loops
 // stop); Shutdown stops both and waits for them, bounded by its context. Every method is

@@ -12,4 +12,12 @@ var (
 	ErrAlreadyStarted = errors.New("server: already started")
 	// ErrShutDown is returned by Start on a server that was shut down.
 	ErrShutDown = errors.New("server: shut down")
+	// ErrInvalidTLS is returned by New when the TLS settings cannot be used: a certificate
+	// without its key, a client CA without a certificate, a file that is missing or holds
+	// no usable PEM. The message names the file and the flag.
+	ErrInvalidTLS = errors.New("server: invalid TLS settings")
+	// ErrInsecureListen is returned by New for a Listen address that is not loopback
+	// without TLS, without authentication and without Config.AllowInsecure. Serve TLS,
+	// configure authentication, listen on loopback, or set AllowInsecure.
+	ErrInsecureListen = errors.New("server: refusing to listen beyond loopback without TLS and without authentication")
 )

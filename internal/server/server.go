@@ -33,6 +33,7 @@ type Server struct {
 	registry *prometheus.Registry
 	auth     *auth.Authenticator // nil: authentication is off
 	handler  http.Handler
+	trust    trust // TLS and who may connect (trust.go)
 
 	callbacks *taskcallback.Pool // task completion callbacks, run with the loops
 
@@ -50,7 +51,9 @@ type Server struct {
 }
 
 // New opens the store of cfg.DB and builds the server; it does not listen (see Start).
-// A postgres:// URL is ErrPostgresNotSupported.
+// A postgres:// URL is ErrPostgresNotSupported. The trust settings are checked first,
+// before the store is opened: bad TLS settings are ErrInvalidTLS, a non-loopback Listen
+// without TLS and without authentication is ErrInsecureListen unless AllowInsecure.
 func New(cfg Config) (*Server, error) {
 	path, err := ParseDB(cfg.DB)
 	if err != nil {
@@ -58,6 +61,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
+	}
+	tr, err := newTrust(cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Retention <= 0 {
 		cfg.Retention = DefaultRetention
@@ -77,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), trust: tr}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -134,6 +141,7 @@ func New(cfg Config) (*Server, error) {
 		MaxRequestBytes:     cfg.MaxRequestBytes,
 		Logger:              s.log.With("component", "api"),
 		Streams:             s.hub,
+		CORSOrigins:         cfg.CORSOrigins,
 	}
 	s.handler, err = api.New(acfg)
 	if err != nil {
@@ -143,9 +151,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
-// Start listens on cfg.Listen, starts the stream hub, serves in the background and starts
-// the convergence and trim loops. ctx bounds the start only; the server runs until
-// Shutdown. It logs one line "listening on http://HOST:PORT".
+// Start listens on cfg.Listen, starts the stream hub, serves in the background (HTTPS,
+// HTTP/2 or HTTP/1.1, with the TLS settings) and starts the convergence and trim loops.
+// ctx bounds the start only; the server runs until Shutdown. It logs one line
+// "listening on http://HOST:PORT" (https:// with TLS).
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -174,7 +183,12 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	s.serveErr = make(chan error, 1)
-	go func() { s.serveErr <- s.http.Serve(ln) }()
+	if s.trust.tls != nil {
+		s.http.TLSConfig = s.trust.tls
+		go func() { s.serveErr <- s.http.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { s.serveErr <- s.http.Serve(ln) }()
+	}
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	s.stopLoop = cancel
@@ -184,7 +198,9 @@ func (s *Server) Start(ctx context.Context) error {
 		s.runLoops(loopCtx)
 	}()
 	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", s.cfg.DB,
-		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String())
+		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String(),
+		"client_certificates", s.trust.clientCerts, "cors_origins", s.cfg.CORSOrigins)
+	s.trust.warn(s.log, s.cfg)
 	return nil
 }
 
@@ -198,7 +214,8 @@ func (s *Server) Addr() string {
 	return s.listener.Addr().String()
 }
 
-// URL is the base URL of the server ("http://127.0.0.1:PORT"), "" before Start.
+// URL is the base URL of the server ("http://127.0.0.1:PORT", https:// with TLS), ""
+// before Start.
 func (s *Server) URL() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -209,7 +226,7 @@ func (s *Server) urlLocked() string {
 	if s.listener == nil {
 		return ""
 	}
-	return "http://" + s.listener.Addr().String()
+	return s.trust.scheme() + "://" + s.listener.Addr().String()
 }
 
 // Store is the server's store (for tests: ReadLog shows the events written).
