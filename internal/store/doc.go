@@ -40,9 +40,10 @@
 // function in its own SAVEPOINT (a function that fails or panics is rolled back alone,
 // its sequences given to the next record), commits once (one fsync for the batch), hands
 // the batch's records to Options.OnCommit, and answers every request. If the transaction
-// itself fails (BEGIN, a savepoint, COMMIT), every request of the batch gets the error
-// and nothing of the batch is kept. Trim runs through the committer too, in steps of at
-// most 10,000 records so that Updates are not held up behind a large trim.
+// itself fails (BEGIN, a savepoint, COMMIT), every request of the batch gets the error,
+// wrapping ErrUnwritable, and nothing of the batch is kept (see below). Trim runs through
+// the committer too, in steps of at most 10,000 records so that Updates are not held up
+// behind a large trim.
 //
 // Sequences: the committer keeps the next sequence in memory, initialised at open from
 // the newest record and from the head saved by the last Trim (which always keeps the
@@ -51,8 +52,43 @@
 // OpenSQLite takes an exclusive flock on "<file>-lock" and fails with ErrLocked while another
 // store holds it (the kernel releases it when a process dies, even by SIGKILL).
 //
-// Goroutines: a Store owns one committer goroutine, started by OpenSQLite and stopped by
-// Close, which first stops accepting Updates (they fail with ErrClosed), then waits for
-// the committer to answer every request already queued, then closes the databases.
-// Every method is safe for concurrent use.
+// # When the store cannot write
+//
+// A write that cannot be stored (a full disk, a read-only or failing file, a write lock
+// held by another connection) fails the Update with an error wrapping ErrUnwritable, and
+// the API answers it 503 Unavailable: the caller may retry. Such a failure is never half
+// a change: a statement that fails so fails its request (whatever fn makes of the error),
+// whose savepoint is rolled back, and a transaction that fails so (BEGIN, a savepoint,
+// COMMIT) is rolled back whole, its sequences given to the next batch; OnCommit is not
+// called. A failed COMMIT is checked rather than assumed: in WAL mode SQLite makes a
+// commit visible (in the wal-index) only after its frames are written and synced, so the
+// committer reads the head back on the write connection: the head before the batch means
+// nothing of it committed; the head after exactly its records (a failure after the commit
+// point) means it did, and it is answered and published as committed. When the head
+// cannot be read, the committer does not guess the next sequence: it refuses every
+// Update until a probe has read it. So an Update that returned an error has not
+// committed, no sequence is used twice and none is skipped.
+//
+// From such a failure until the store has shown it can write again, Writable returns the
+// error (and /healthz answers 503 with it). The store recovers by itself, with no restart:
+// Updates go on being tried, and a commit that writes at least as much as the largest
+// write that failed clears the error; meanwhile, when it has nothing else to commit, the
+// committer runs a probe every Options.ProbeInterval (1 s): it commits a zero blob of that
+// size (64 KiB to 8 MiB) in the meta row write_probe and a second transaction that
+// removes it. A probe as large as the write that failed matters on a full disk: SQLite
+// reuses the WAL file from its start once it has been checkpointed, so small writes may
+// still fit in it while larger ones do not.
+//
+// One case is beyond the committer's sight: an fsync that fails after the commit frame
+// was written (EIO, not a full disk, where the write itself fails). SQLite then does not
+// count the transaction, and the next successful write (a probe or an Update) overwrites
+// its frames; but if the process dies before that, SQLite's recovery at the next open may
+// find them whole and keep the batch. Its Updates were answered with an error, yet its
+// records are then in the log at their sequences, served to every subscriber exactly once
+// and in order like any other, and the state agrees with them.
+//
+// Goroutines: a Store owns one committer goroutine (which also runs the probes), started
+// by OpenSQLite and stopped by Close, which first stops accepting Updates (they fail with
+// ErrClosed), then waits for the committer to answer every request already queued, then
+// closes the databases. Every method is safe for concurrent use.
 package store

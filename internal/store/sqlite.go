@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,6 +37,9 @@ type sqliteStore struct {
 	clock    func() time.Time
 	onCommit func([]Record)
 	maxBatch int
+	log      *slog.Logger
+	// probeEvery is how often the committer probes while the store cannot write.
+	probeEvery time.Duration
 	// unlock releases the lock file of a file store (nil for :memory:).
 	unlock func() error
 
@@ -61,9 +65,20 @@ type sqliteStore struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// writeErr is nil while the store can write, else why it cannot (wrapping
+	// ErrUnwritable): set by the committer, read by Writable (sqlite_health.go).
+	writeErr atomic.Pointer[failure]
+
 	// Owned by the committer goroutine.
 	nextSeq uint64
 	stmts   map[string]*sql.Stmt
+	// headLost is set when the log head could not be read after a failed commit: the
+	// committer then refuses every Update, rather than guess the next sequence, until a
+	// probe has read it.
+	headLost bool
+	// needBytes is, while the store cannot write, how much a commit must write to show
+	// that it can again: the size of the largest write that failed.
+	needBytes int
 }
 
 var _ Store = (*sqliteStore)(nil)
@@ -82,18 +97,26 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, opts.MaxBatch)
 	}
 	s := &sqliteStore{
-		memory:   path == MemoryPath,
-		clock:    opts.Clock,
-		onCommit: opts.OnCommit,
-		maxBatch: opts.MaxBatch,
-		stmts:    make(map[string]*sql.Stmt),
-		done:     make(chan struct{}),
+		memory:     path == MemoryPath,
+		clock:      opts.Clock,
+		onCommit:   opts.OnCommit,
+		maxBatch:   opts.MaxBatch,
+		log:        opts.Logger,
+		probeEvery: opts.ProbeInterval,
+		stmts:      make(map[string]*sql.Stmt),
+		done:       make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
 	if s.maxBatch == 0 {
 		s.maxBatch = defaultMaxBatch
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.probeEvery <= 0 {
+		s.probeEvery = defaultProbeInterval
 	}
 	s.reqs = make(chan *request, s.maxBatch)
 
