@@ -10,6 +10,9 @@
 //
 // Files: OpenSQLite(ctx, path, opts) opens path (creating it and its parent directories)
 // in WAL mode, so SQLite keeps path-wal and path-shm next to it while the store is open.
+// What it creates is owner-only whatever the umask: directories 0700, the database file
+// 0600 (made before SQLite opens it; SQLite gives the -wal and -shm files the database
+// file's mode) and the "-lock" file 0600; files and directories that exist keep their mode.
 // synchronous=FULL: a commit is on disk, WAL included, before Update returns, so nothing
 // committed is lost on a crash or a power loss. Versioned migrations (the meta table holds
 // schema_version) run at open in one transaction; a database written by a newer program is

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -133,6 +132,12 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		if s.unlock, err = lockFile(abs + "-lock"); err != nil {
 			return nil, err
 		}
+		// Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files
+		// the mode of the database file.
+		if err := createOwnerOnly(abs); err != nil {
+			_ = s.unlock()
+			return nil, err
+		}
 	}
 	if err := s.open(ctx, writeDSN, readDSN, checkpointDSN); err != nil {
 		s.closeDBs()
@@ -154,11 +159,10 @@ func sqliteDSNs(path string) (writeDSN, readDSN, checkpointDSN string, err error
 	if err != nil {
 		return "", "", "", fmt.Errorf("store: sqlite path %q: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	if err := mkdirOwnerOnly(filepath.Dir(abs)); err != nil {
 		return "", "", "", fmt.Errorf("store: creating the directory of %q: %w", path, err)
 	}
-	// A URI filename: escape what SQLite would read as URI syntax.
-	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	u := fileURI(abs)
 	// No automatic checkpoints on the write connection: the checkpointer copies the WAL in
 	// the background (sqlite_checkpoint.go), so that no commit waits for a checkpoint.
 	writeDSN = u + "?" + busy +
