@@ -90,8 +90,34 @@
 // records are then in the log at their sequences, served to every subscriber exactly once
 // and in order like any other, and the state agrees with them.
 //
+// # Backup and restore
+//
+// Backup copies a store's file online (a running server keeps writing) into a new 0600
+// file: VACUUM INTO on a read-only connection of its own, which reads one committed
+// snapshot and takes no lock that stops the writer. The copy keeps the store's identity
+// and holds the state and the retained log as of one commit (its head).
+//
+// Restore replaces a store's file with such a copy while no store has it open (it takes
+// the "-lock" flock itself, so it fails with ErrLocked while a server runs on it), and
+// gives the restored store a new identity. The log of the copy is kept as it is, and the
+// new store goes on from the copy's head. Why a new identity: a cursor is the store's
+// identity and a sequence. The store the backup was taken from may have gone on past the
+// copy's head (records N+1 to M) before it was lost or replaced; the restored store
+// commits other records under those same sequences. Under the old identity, a consumer at
+// N+5 of the old timeline would resume at N+6 of the new one and silently miss its N+1 to
+// N+5, and one at M beyond the new head would be taken for a cursor from the future or,
+// later, skip M-N records. Under a new identity every cursor issued before the restore,
+// by the old store or by the store the backup came from, is from another store: a stream
+// resumed with it ends with stream_end cursor_expired and the consumer resyncs, and
+// cursors issued after the restore carry the new identity. This costs a resync also to a
+// consumer whose cursor was at or before the copy's head, which could in principle go
+// on; a store cannot tell such a cursor from one of the abandoned timeline with the same
+// identity without more bookkeeping, so it does not try. The meta row restored_from keeps
+// the backup's identity and head ("ID-HEAD") for the record.
+//
 // Goroutines: a Store owns one committer goroutine (which also runs the probes), started
 // by OpenSQLite and stopped by Close, which first stops accepting Updates (they fail with
 // ErrClosed), then waits for the committer to answer every request already queued, then
-// closes the databases. Every method is safe for concurrent use.
+// closes the databases. Every method is safe for concurrent use. Backup and Restore start
+// no goroutine.
 package store

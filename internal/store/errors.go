@@ -32,6 +32,10 @@ var (
 // once it can write again (see the package doc).
 var ErrUnwritable = errors.New("store: cannot write now")
 
-// ErrLocked is returned by OpenSQLite when another process (or another open store in this
-// one) already has the database file open.
+// ErrNotStore is returned by Backup and Restore for a file that is not a store's database
+// (no store identity in it).
+var ErrNotStore = errors.New("store: not a store database")
+
+// ErrLocked is returned by OpenSQLite and Restore when another process (or another open
+// store in this one) already has the database file open.
 var ErrLocked = errors.New("store: database is in use by another store")
