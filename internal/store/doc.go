@@ -76,11 +76,12 @@
 // error (and /healthz answers 503 with it). The store recovers by itself, with no restart:
 // Updates go on being tried, and a commit that writes at least as much as the largest
 // write that failed clears the error; meanwhile, when it has nothing else to commit, the
-// committer runs a probe every Options.ProbeInterval (1 s): it commits a zero blob of that
-// size (64 KiB to 8 MiB) in the meta row write_probe and a second transaction that
-// removes it. A probe as large as the write that failed matters on a full disk: SQLite
-// reuses the WAL file from its start once it has been checkpointed, so small writes may
-// still fit in it while larger ones do not.
+// committer runs a probe every Options.ProbeInterval (1 s): if the file system has room
+// for that size (64 KiB to 8 MiB; statfs, where the platform has it), it commits a zero
+// blob of that size in the meta row write_probe and a second transaction that removes
+// it. Both conditions matter on a full disk: SQLite reuses the WAL file from its start
+// once it has been checkpointed, so a write may fit in it, or not, depending on where the
+// WAL is, and a probe that happened to fit is no sign that the next write will.
 //
 // One case is beyond the committer's sight: an fsync that fails after the commit frame
 // was written (EIO, not a full disk, where the write itself fails). SQLite then does not

@@ -39,6 +39,8 @@ type sqliteStore struct {
 	log      *slog.Logger
 	// probeEvery is how often the committer probes while the store cannot write.
 	probeEvery time.Duration
+	// dir is the directory of a file store's database ("" for :memory:).
+	dir string
 	// unlock releases the lock file of a file store (nil for :memory:).
 	unlock func() error
 
@@ -129,6 +131,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: sqlite path %q: %w", path, err)
 		}
+		s.dir = filepath.Dir(abs)
 		if s.unlock, err = lockFile(abs + "-lock"); err != nil {
 			return nil, err
 		}

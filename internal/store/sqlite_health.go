@@ -86,10 +86,10 @@ func (s *sqliteStore) markWritable() {
 }
 
 // probe runs while the store cannot write and nothing else is being committed: it first
-// reads the log head if a failed commit left it unknown, then commits a write of the size
-// of the largest write that failed (the meta row write_probe, a zero blob) and a second
-// one that removes it. When both commit, the store can write again. Committer goroutine
-// only.
+// reads the log head if a failed commit left it unknown, then, if the file system of a
+// file store has room for the largest write that failed, commits a write of that size
+// (the meta row write_probe, a zero blob) and a second one that removes it. When both
+// commit, the store can write again. Committer goroutine only.
 func (s *sqliteStore) probe() {
 	if s.memory {
 		s.memMu.Lock()
@@ -107,6 +107,15 @@ func (s *sqliteStore) probe() {
 		s.headLost = false
 	}
 	size := min(max(s.needBytes, minProbeBytes), maxProbeBytes)
+	if s.dir != "" {
+		// A probe may still fit in the WAL file (SQLite reuses it from its start) while
+		// the writes that need it to grow cannot: a full disk stays full until it has
+		// room for the write that failed.
+		if free, ok := freeBytes(s.dir); ok && free < uint64(size) {
+			s.markUnwritable(unwritable("probing", fmt.Errorf("the disk is full: %d bytes free, %d needed", free, size)), 0)
+			return
+		}
+	}
 	steps := []struct {
 		text string
 		args []any
