@@ -70,7 +70,7 @@
 // point) means it did, and it is answered and published as committed. When the head
 // cannot be read, the committer does not guess the next sequence: it refuses every
 // Update until a probe has read it. So an Update that returned an error has not
-// committed, no sequence is used twice and none is skipped.
+// committed (but for the one case below), no sequence is used twice and none is skipped.
 //
 // From such a failure until the store has shown it can write again, Writable returns the
 // error (and /healthz answers 503 with it). The store recovers by itself, with no restart:
@@ -105,8 +105,8 @@
 // identity and a sequence. The store the backup was taken from may have gone on past the
 // copy's head (records N+1 to M) before it was lost or replaced; the restored store
 // commits other records under those same sequences. Under the old identity, a consumer at
-// N+5 of the old timeline would resume at N+6 of the new one and silently miss its N+1 to
-// N+5, and one at M beyond the new head would be taken for a cursor from the future or,
+// N+5 of the old timeline would resume at N+6 of the new one and silently miss the new
+// N+1 to N+5, and one at M beyond the new head would be taken for a cursor from the future or,
 // later, skip M-N records. Under a new identity every cursor issued before the restore,
 // by the old store or by the store the backup came from, is from another store: a stream
 // resumed with it ends with stream_end cursor_expired and the consumer resyncs, and
