@@ -12,6 +12,9 @@
 //	    [--stream-write-timeout DUR] [--stream-retry DUR] [--shutdown-timeout DUR]
 //	    [--task-callback-workers N] [--task-callback-timeout DUR]
 //	    [--task-callback-attempts N] [--task-callback-backoff DUR] [--config FILE]
+//	bbs backup [--db URL] FILE
+//	bbs restore [--db URL] FILE
+//	bbs version (or bbs --version)
 //
 // --config reads the same settings from a JSON object whose keys are the flag names with
 // underscores (for example {"listen": "127.0.0.1:9000", "retention": "1h"}); flags given
@@ -36,4 +39,15 @@
 // (--task-callback-workers at a time, each attempt bounded by --task-callback-timeout,
 // --task-callback-attempts attempts with a backoff from --task-callback-backoff), then
 // resolved and deleted after a 2xx answer; see internal/taskcallback.
+//
+// bbs backup copies the SQLite store at --db into the new file FILE (mode 0600) while a
+// server may be running on it: one consistent snapshot, with the store's id. It never
+// overwrites FILE. It prints the store id, the log head and the size of the copy.
+//
+// bbs restore replaces the store at --db with the backup FILE, under a new store id, so
+// that a stream resumed with a cursor issued before (by the replaced store or by the store
+// the backup was taken from) ends with stream_end cursor_expired instead of continuing in
+// another timeline. It refuses while a server runs on --db (it takes the same lock).
+//
+// bbs version prints the module version the command was built from, or "devel".
 package main

@@ -20,8 +20,12 @@ func main() {
 }
 
 // run is the whole command; it returns the exit status: 0 after a graceful shutdown, 2 for
-// bad settings, 1 when the server cannot start or stop cleanly.
+// bad settings, 1 when the server cannot start or stop cleanly. The subcommands (backup,
+// restore, version) are in commands.go.
 func run(args []string, stderr io.Writer) int {
+	if code, ok := subcommand(args, os.Stdout, stderr); ok {
+		return code
+	}
 	st, err := parseSettings(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0

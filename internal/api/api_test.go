@@ -30,17 +30,21 @@ var _ = Describe("the API handler", func() {
 
 	It("answers Unavailable once the store is closed, and /healthz says so", func() {
 		h, st := newHandler(api.Config{})
-		Expect(serve(h, http.MethodGet, "/healthz", "").Code).To(Equal(http.StatusOK))
+		rec := serve(h, http.MethodGet, "/healthz", "")
+		Expect(rec.Code).To(Equal(http.StatusOK))
+		Expect(rec.Body.String()).To(MatchJSON(`{"status":"ok"}`))
 		Expect(st.Close()).To(Succeed())
 
-		rec := serve(h, http.MethodPost, "/v1/tasks/desire", `{"task_guid":"t","domain":"d","task_definition":{"rootfs":"docker:///x"}}`)
+		rec = serve(h, http.MethodPost, "/v1/tasks/desire", `{"task_guid":"t","domain":"d","task_definition":{"rootfs":"docker:///x"}}`)
 		Expect(rec.Code).To(Equal(http.StatusServiceUnavailable))
 		Expect(apiError(rec).Type).To(Equal(models.Unavailable))
 		rec = serve(h, http.MethodPost, "/v1/tasks/list", `{}`)
 		Expect(rec.Code).To(Equal(http.StatusServiceUnavailable))
+		Expect(rec.Header().Get("Retry-After")).To(Equal("1"))
 		rec = serve(h, http.MethodGet, "/healthz", "")
 		Expect(rec.Code).To(Equal(http.StatusServiceUnavailable))
-		Expect(apiError(rec).Type).To(Equal(models.Unavailable))
+		Expect(rec.Header().Get("Retry-After")).To(Equal("1"))
+		Expect(rec.Body.String()).To(MatchJSON(`{"status":"unavailable","reason":"store: closed"}`))
 		Expect(serve(h, http.MethodGet, "/v1/ping", "").Body.String()).To(MatchJSON(`{"available":true}`))
 	})
 

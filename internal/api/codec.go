@@ -90,8 +90,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	h.writeCoded(w, r, e.HTTPStatus(), e)
 }
 
-// writeCoded answers status with the coded error e.
+// writeCoded answers status with the coded error e; a 503 comes with Retry-After.
 func (h *handler) writeCoded(w http.ResponseWriter, r *http.Request, status int, e *models.Error) {
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	if status >= 500 {
 		h.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path,
 			"status", status, "error_type", e.Type, "error", e.Message, "trace_id", traceID(r))

@@ -3,6 +3,12 @@
 // section 1, /v1/ping, /healthz, /metrics, and the event stream routes (served by the
 // stream hub it is given).
 //
+// A store that cannot write now (store.ErrUnwritable: a full disk, a read-only file) is
+// answered 503 Unavailable, as a closed store is; every 503 comes with Retry-After.
+// /healthz answers 200 {"status":"ok"} while the store answers a read and can write, and
+// 503 {"status":"unavailable","reason":"..."} otherwise (store.Store.Writable), until the
+// store has shown it can write again.
+//
 // Every unary route decodes its body strictly (a body over the limit is RequestTooLarge;
 // bad JSON, an unknown field or trailing data is InvalidJSON), calls the lifecycle.Service
 // and answers 200 with JSON or the error's status with {"error":{"type","message"}}. A

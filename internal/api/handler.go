@@ -310,16 +310,6 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
 		"trace_id", traceID(r))
 }
 
-func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), h.healthTimeout)
-	defer cancel()
-	if err := h.svc.Ping(ctx); err != nil {
-		h.writeCoded(w, r, http.StatusServiceUnavailable, models.Errorf(models.ErrUnavailable, "store: %v", err))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
 // unary returns the handler of a POST route: it decodes the body into a new Req, calls fn
 // and answers its result (nil: {}) or its error.
 func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, req *Req) (any, error)) http.HandlerFunc {

@@ -21,8 +21,6 @@ import (
 const (
 	DefaultMaxStreams       = 10000
 	DefaultMaxInflightLists = 32
-	// retryAfter is the Retry-After of a refusal, in seconds.
-	retryAfter = "1"
 )
 
 // limiter counts open streams and lists in flight. It is safe for concurrent use.

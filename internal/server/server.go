@@ -107,7 +107,8 @@ func New(cfg Config) (*Server, error) {
 			s.publishCommit(records)
 		}
 	}
-	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock})
+	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock,
+		Logger: s.log.With("component", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("server: opening the store %s: %w", cfg.DB, err)
 	}

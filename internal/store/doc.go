@@ -10,6 +10,9 @@
 //
 // Files: OpenSQLite(ctx, path, opts) opens path (creating it and its parent directories)
 // in WAL mode, so SQLite keeps path-wal and path-shm next to it while the store is open.
+// What it creates is owner-only whatever the umask: directories 0700, the database file
+// 0600 (made before SQLite opens it; SQLite gives the -wal and -shm files the database
+// file's mode) and the "-lock" file 0600; files and directories that exist keep their mode.
 // synchronous=FULL: a commit is on disk, WAL included, before Update returns, so nothing
 // committed is lost on a crash or a power loss. Versioned migrations (the meta table holds
 // schema_version) run at open in one transaction; a database written by a newer program is
@@ -40,9 +43,10 @@
 // function in its own SAVEPOINT (a function that fails or panics is rolled back alone,
 // its sequences given to the next record), commits once (one fsync for the batch), hands
 // the batch's records to Options.OnCommit, and answers every request. If the transaction
-// itself fails (BEGIN, a savepoint, COMMIT), every request of the batch gets the error
-// and nothing of the batch is kept. Trim runs through the committer too, in steps of at
-// most 10,000 records so that Updates are not held up behind a large trim.
+// itself fails (BEGIN, a savepoint, COMMIT), every request of the batch gets the error,
+// wrapping ErrUnwritable, and nothing of the batch is kept (see below). Trim runs through
+// the committer too, in steps of at most 10,000 records so that Updates are not held up
+// behind a large trim.
 //
 // Sequences: the committer keeps the next sequence in memory, initialised at open from
 // the newest record and from the head saved by the last Trim (which always keeps the
@@ -51,8 +55,70 @@
 // OpenSQLite takes an exclusive flock on "<file>-lock" and fails with ErrLocked while another
 // store holds it (the kernel releases it when a process dies, even by SIGKILL).
 //
-// Goroutines: a Store owns one committer goroutine, started by OpenSQLite and stopped by
-// Close, which first stops accepting Updates (they fail with ErrClosed), then waits for
-// the committer to answer every request already queued, then closes the databases.
-// Every method is safe for concurrent use.
+// # When the store cannot write
+//
+// A write that cannot be stored (a full disk, a read-only or failing file, a write lock
+// held by another connection) fails the Update with an error wrapping ErrUnwritable, and
+// the API answers it 503 Unavailable: the caller may retry. Such a failure is never half
+// a change: a statement that fails so fails its request (whatever fn makes of the error),
+// whose savepoint is rolled back, and a transaction that fails so (BEGIN, a savepoint,
+// COMMIT) is rolled back whole, its sequences given to the next batch; OnCommit is not
+// called. A failed COMMIT is checked rather than assumed: in WAL mode SQLite makes a
+// commit visible (in the wal-index) only after its frames are written and synced, so the
+// committer reads the head back on the write connection: the head before the batch means
+// nothing of it committed; the head after exactly its records (a failure after the commit
+// point) means it did, and it is answered and published as committed. When the head
+// cannot be read, the committer does not guess the next sequence: it refuses every
+// Update until a probe has read it. So an Update that returned an error has not
+// committed (but for the one case below), no sequence is used twice and none is skipped.
+//
+// From such a failure until the store has shown it can write again, Writable returns the
+// error (and /healthz answers 503 with it). The store recovers by itself, with no restart:
+// Updates go on being tried, and a commit that writes at least as much as the largest
+// write that failed clears the error; meanwhile, when it has nothing else to commit, the
+// committer runs a probe every Options.ProbeInterval (1 s): if the file system has room
+// for that size (64 KiB to 8 MiB; statfs, where the platform has it), it commits a zero
+// blob of that size in the meta row write_probe and a second transaction that removes
+// it. Both conditions matter on a full disk: SQLite reuses the WAL file from its start
+// once it has been checkpointed, so a write may fit in it, or not, depending on where the
+// WAL is, and a probe that happened to fit is no sign that the next write will.
+//
+// One case is beyond the committer's sight: an fsync that fails after the commit frame
+// was written (EIO, not a full disk, where the write itself fails). SQLite then does not
+// count the transaction, and the next successful write (a probe or an Update) overwrites
+// its frames; but if the process dies before that, SQLite's recovery at the next open may
+// find them whole and keep the batch. Its Updates were answered with an error, yet its
+// records are then in the log at their sequences, served to every subscriber exactly once
+// and in order like any other, and the state agrees with them.
+//
+// # Backup and restore
+//
+// Backup copies a store's file online (a running server keeps writing) into a new 0600
+// file: VACUUM INTO on a read-only connection of its own, which reads one committed
+// snapshot and takes no lock that stops the writer. The copy keeps the store's identity
+// and holds the state and the retained log as of one commit (its head).
+//
+// Restore replaces a store's file with such a copy while no store has it open (it takes
+// the "-lock" flock itself, so it fails with ErrLocked while a server runs on it), and
+// gives the restored store a new identity. The log of the copy is kept as it is, and the
+// new store goes on from the copy's head. Why a new identity: a cursor is the store's
+// identity and a sequence. The store the backup was taken from may have gone on past the
+// copy's head (records N+1 to M) before it was lost or replaced; the restored store
+// commits other records under those same sequences. Under the old identity, a consumer at
+// N+5 of the old timeline would resume at N+6 of the new one and silently miss the new
+// N+1 to N+5, and one at M beyond the new head would be taken for a cursor from the future or,
+// later, skip M-N records. Under a new identity every cursor issued before the restore,
+// by the old store or by the store the backup came from, is from another store: a stream
+// resumed with it ends with stream_end cursor_expired and the consumer resyncs, and
+// cursors issued after the restore carry the new identity. This costs a resync also to a
+// consumer whose cursor was at or before the copy's head, which could in principle go
+// on; a store cannot tell such a cursor from one of the abandoned timeline with the same
+// identity without more bookkeeping, so it does not try. The meta row restored_from keeps
+// the backup's identity and head ("ID-HEAD") for the record.
+//
+// Goroutines: a Store owns one committer goroutine (which also runs the probes), started
+// by OpenSQLite and stopped by Close, which first stops accepting Updates (they fail with
+// ErrClosed), then waits for the committer to answer every request already queued, then
+// closes the databases. Every method is safe for concurrent use. Backup and Restore start
+// no goroutine.
 package store

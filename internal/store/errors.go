@@ -25,6 +25,17 @@ var (
 	ErrNilFunc = errors.New("store: nil function")
 )
 
-// ErrLocked is returned by OpenSQLite when another process (or another open store in this
-// one) already has the database file open.
+// ErrUnwritable is wrapped, with the cause, by the error of an Update or a Trim that the
+// store could not write: a full disk, a read-only or failing file, a write lock held by
+// another connection. Nothing of that Update is kept. It is also what Writable returns
+// while the store cannot write. The caller may retry later: the store recovers by itself
+// once it can write again (see the package doc).
+var ErrUnwritable = errors.New("store: cannot write now")
+
+// ErrNotStore is returned by Backup and Restore for a file that is not a store's database
+// (no store identity in it).
+var ErrNotStore = errors.New("store: not a store database")
+
+// ErrLocked is returned by OpenSQLite and Restore when another process (or another open
+// store in this one) already has the database file open.
 var ErrLocked = errors.New("store: database is in use by another store")

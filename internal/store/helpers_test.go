@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -177,4 +178,49 @@ func task(guid, domain, cell string) *models.Task {
 		t.CellId = cell
 	}
 	return t
+}
+
+// desireN commits one Update that desires the LRP pg-N with its created event.
+func desireN(s store.Store, n int) error {
+	lrp := desiredLRP(fmt.Sprintf("pg-%d", n), "d1")
+	_, err := s.Update(context.Background(), func(tx store.Tx) error {
+		if err := tx.InsertDesiredLRP(lrp); err != nil {
+			return err
+		}
+		return tx.Append(models.NewDesiredLRPCreatedEvent(lrp, ""))
+	})
+	return err
+}
+
+// expectLogMatchesState expects the log of s to be 1..head with no gap, and the desired
+// LRPs of its state to be exactly those whose created events are in the log.
+func expectLogMatchesState(s store.Store) []store.Record {
+	GinkgoHelper()
+	recs := readAll(s)
+	head := bounds(s)[1]
+	Expect(seqs(recs)).To(Equal(seqRange(1, head)))
+	var keys []string
+	for _, r := range recs {
+		Expect(r.Type).To(Equal(models.EventTypeDesiredLRPCreated))
+		keys = append(keys, r.Key)
+	}
+	view(s, func(tx store.ReadTx) error {
+		lrps, err := tx.DesiredLRPs(models.DesiredLRPFilter{})
+		Expect(err).NotTo(HaveOccurred())
+		var guids []string
+		for _, l := range lrps {
+			guids = append(guids, l.ProcessGuid)
+		}
+		Expect(guids).To(ConsistOf(keys))
+		return nil
+	})
+	return recs
+}
+
+// fileMode is the permission bits of the file at path.
+func fileMode(path string) os.FileMode {
+	GinkgoHelper()
+	st, err := os.Stat(path)
+	Expect(err).NotTo(HaveOccurred())
+	return st.Mode().Perm()
 }

@@ -9,11 +9,14 @@ import (
 	"syscall"
 )
 
-// lockFile takes an exclusive, non-blocking flock on path (created if missing). The lock
+// lockFile takes an exclusive, non-blocking flock on path (created 0600 if missing). The lock
 // belongs to the open file: it is released by unlock, and by the kernel if the process dies,
 // so a server killed with SIGKILL never leaves a stale lock behind.
 func lockFile(path string) (unlock func() error, err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err := createOwnerOnly(path); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("store: opening lock file %q: %w", path, err)
 	}

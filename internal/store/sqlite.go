@@ -6,7 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -36,6 +36,11 @@ type sqliteStore struct {
 	clock    func() time.Time
 	onCommit func([]Record)
 	maxBatch int
+	log      *slog.Logger
+	// probeEvery is how often the committer probes while the store cannot write.
+	probeEvery time.Duration
+	// dir is the directory of a file store's database ("" for :memory:).
+	dir string
 	// unlock releases the lock file of a file store (nil for :memory:).
 	unlock func() error
 
@@ -61,9 +66,20 @@ type sqliteStore struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	// writeErr is nil while the store can write, else why it cannot (wrapping
+	// ErrUnwritable): set by the committer, read by Writable (sqlite_health.go).
+	writeErr atomic.Pointer[failure]
+
 	// Owned by the committer goroutine.
 	nextSeq uint64
 	stmts   map[string]*sql.Stmt
+	// headLost is set when the log head could not be read after a failed commit: the
+	// committer then refuses every Update, rather than guess the next sequence, until a
+	// probe has read it.
+	headLost bool
+	// needBytes is, while the store cannot write, how much a commit must write to show
+	// that it can again: the size of the largest write that failed.
+	needBytes int
 }
 
 var _ Store = (*sqliteStore)(nil)
@@ -82,18 +98,26 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, opts.MaxBatch)
 	}
 	s := &sqliteStore{
-		memory:   path == MemoryPath,
-		clock:    opts.Clock,
-		onCommit: opts.OnCommit,
-		maxBatch: opts.MaxBatch,
-		stmts:    make(map[string]*sql.Stmt),
-		done:     make(chan struct{}),
+		memory:     path == MemoryPath,
+		clock:      opts.Clock,
+		onCommit:   opts.OnCommit,
+		maxBatch:   opts.MaxBatch,
+		log:        opts.Logger,
+		probeEvery: opts.ProbeInterval,
+		stmts:      make(map[string]*sql.Stmt),
+		done:       make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
 	if s.maxBatch == 0 {
 		s.maxBatch = defaultMaxBatch
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.probeEvery <= 0 {
+		s.probeEvery = defaultProbeInterval
 	}
 	s.reqs = make(chan *request, s.maxBatch)
 
@@ -107,7 +131,14 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: sqlite path %q: %w", path, err)
 		}
+		s.dir = filepath.Dir(abs)
 		if s.unlock, err = lockFile(abs + "-lock"); err != nil {
+			return nil, err
+		}
+		// Created owner-only before SQLite opens it: SQLite gives the -wal and -shm files
+		// the mode of the database file.
+		if err := createOwnerOnly(abs); err != nil {
+			_ = s.unlock()
 			return nil, err
 		}
 	}
@@ -131,11 +162,10 @@ func sqliteDSNs(path string) (writeDSN, readDSN, checkpointDSN string, err error
 	if err != nil {
 		return "", "", "", fmt.Errorf("store: sqlite path %q: %w", path, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+	if err := mkdirOwnerOnly(filepath.Dir(abs)); err != nil {
 		return "", "", "", fmt.Errorf("store: creating the directory of %q: %w", path, err)
 	}
-	// A URI filename: escape what SQLite would read as URI syntax.
-	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(filepath.ToSlash(abs))
+	u := fileURI(abs)
 	// No automatic checkpoints on the write connection: the checkpointer copies the WAL in
 	// the background (sqlite_checkpoint.go), so that no commit waits for a checkpoint.
 	writeDSN = u + "?" + busy +

@@ -19,6 +19,7 @@ type request struct {
 	// Set by the committer before it closes done.
 	records []Record
 	err     error
+	bytes   int // about how much the request wrote (wtx.bytes)
 	done    chan struct{}
 }
 
@@ -99,12 +100,39 @@ func (s *sqliteStore) enqueue(r *request) error {
 }
 
 // commitLoop is the committer goroutine: it takes the queued requests in batches of up to
-// maxBatch and runs each batch in one transaction. It returns when Close has closed reqs
-// and every request queued before has been answered.
+// maxBatch and runs each batch in one transaction. While the store cannot write, it also
+// runs a probe every probeEvery (sqlite_health.go), between batches. It returns when
+// Close has closed reqs and every request queued before has been answered.
 func (s *sqliteStore) commitLoop() {
 	defer close(s.done)
 	batch := make([]*request, 0, s.maxBatch)
-	for first := range s.reqs {
+	probe := time.NewTimer(s.probeEvery)
+	probe.Stop()
+	defer probe.Stop()
+	armed := false
+	for {
+		if !armed && s.writeErr.Load() != nil {
+			probe.Reset(s.probeEvery)
+			armed = true
+		}
+		var probeC <-chan time.Time
+		if armed {
+			probeC = probe.C
+		}
+		var first *request
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				return
+			}
+			first = r
+		case <-probeC:
+			armed = false
+			if s.writeErr.Load() != nil {
+				s.probe()
+			}
+			continue
+		}
 		batch = append(batch[:0], first)
 	fill:
 		for len(batch) < s.maxBatch {
@@ -145,29 +173,47 @@ func (s *sqliteStore) runBatch(batch []*request) {
 
 // execBatch runs every request of the batch in its own savepoint of one transaction and
 // commits once. It sets each request's answer and returns the committed records in
-// sequence order.
+// sequence order. A failure of the transaction itself (BEGIN, a savepoint, COMMIT) is a
+// store that cannot write: every request of the batch without an answer of its own gets
+// an error wrapping ErrUnwritable.
 func (s *sqliteStore) execBatch(batch []*request) []Record {
-	start := s.nextSeq
-	if err := s.execControl("BEGIN IMMEDIATE"); err != nil {
-		s.failBatch(batch, fmt.Errorf("store: beginning a write transaction: %w", err), false, start)
+	if s.headLost {
+		// The next sequence is not known: refuse rather than guess (see probe).
+		err := s.Writable()
+		for _, r := range batch {
+			r.err = err
+		}
 		return nil
 	}
-	n := 0
+	start := s.nextSeq
+	if err := s.execControl("BEGIN IMMEDIATE"); err != nil {
+		s.failBatch(batch, unwritable("beginning a write transaction", err), false, start)
+		return nil
+	}
+	n, size := 0, 0
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
 		}
 		if err := s.runOne(r); err != nil {
-			s.failBatch(batch, err, true, start)
+			s.failBatch(batch, unwritable("running an update", err), true, start)
 			return nil
 		}
 		n += len(r.records)
+		if r.err == nil {
+			size += r.bytes
+		}
 	}
 	if err := s.execControl("COMMIT"); err != nil {
-		s.failBatch(batch, fmt.Errorf("store: committing: %w", err), true, start)
-		return nil
+		return s.commitFailed(batch, unwritable("committing", err), start, n, size)
 	}
+	s.wrote(size)
+	return committedRecords(batch, n)
+}
+
+// committedRecords returns the n records of the requests of batch that succeeded.
+func committedRecords(batch []*request, n int) []Record {
 	if n == 0 {
 		return nil
 	}
@@ -178,6 +224,37 @@ func (s *sqliteStore) execBatch(batch []*request) []Record {
 		}
 	}
 	return committed
+}
+
+// commitFailed handles a COMMIT that failed. In WAL mode SQLite makes a commit visible
+// only once its frames are written and synced, so a failed COMMIT has normally committed
+// nothing: the head read back is the one before the batch, and every request is answered
+// err. Should the head show exactly the batch's n records (a failure after the commit
+// point), the batch did commit and is answered as committed. If the head cannot be read,
+// the committer refuses every write until a probe has read it (headLost): it never guesses
+// a sequence.
+func (s *sqliteStore) commitFailed(batch []*request, err error, start uint64, n, size int) []Record {
+	// Fails harmlessly when SQLite has already rolled the transaction back.
+	_ = s.execControl("ROLLBACK")
+	head, herr := s.loadHead(context.Background())
+	switch {
+	case herr != nil:
+		s.headLost = true
+		err = fmt.Errorf("%w (and the log head cannot be read: %w)", err, herr)
+	case n > 0 && head == start-1+uint64(n):
+		s.log.Warn("store: COMMIT failed after the commit point; the batch is committed", "error", err,
+			"head", head)
+		s.nextSeq = head + 1
+		s.wrote(size)
+		return committedRecords(batch, n)
+	default:
+		if head != start-1 {
+			s.log.Error("store: the log head moved under a failed commit", "head", head, "expected", start-1)
+		}
+		s.nextSeq = head + 1
+	}
+	s.answerFailed(batch, err, size)
+	return nil
 }
 
 // runOne runs one request in a savepoint. The request's own failure (its error, a panic)
@@ -191,7 +268,12 @@ func (s *sqliteStore) runOne(r *request) error {
 	w := newWtx(s, s.clock().UnixNano())
 	err := runRecovered(r.run, w)
 	w.done = true
-	if err == nil && w.broken != nil {
+	r.bytes = w.bytes
+	if w.broken != nil && isStorageError(w.broken) {
+		// Whatever fn made of it: the store could not write this update.
+		err = unwritable("writing", w.broken)
+		s.markUnwritable(err, w.bytes)
+	} else if err == nil && w.broken != nil {
 		err = fmt.Errorf("store: a statement of the update failed: %w", w.broken)
 	}
 	if err != nil {
@@ -222,24 +304,33 @@ func runRecovered(fn func(w *wtx) error, w *wtx) (err error) {
 	return fn(w)
 }
 
-// failBatch answers err to every request of the batch that has no answer of its own, rolls
-// the transaction back if one is open, and re-reads the next sequence from the database
-// (falling back to start, the next sequence before the batch).
+// failBatch handles a batch whose transaction failed before its COMMIT: it rolls the
+// transaction back if one is open, so nothing of the batch is kept and the next sequence
+// is again start, and answers err to every request without an answer of its own.
 func (s *sqliteStore) failBatch(batch []*request, err error, rollback bool, start uint64) {
+	if rollback {
+		// Fails harmlessly when SQLite has already rolled the transaction back.
+		_ = s.execControl("ROLLBACK")
+	}
+	s.nextSeq = start
+	size := 0
+	for _, r := range batch {
+		size += r.bytes
+	}
+	s.answerFailed(batch, err, size)
+}
+
+// answerFailed answers err (wrapping ErrUnwritable) to every request of a batch that
+// committed nothing and has no answer of its own, and records that a write of size bytes
+// failed.
+func (s *sqliteStore) answerFailed(batch []*request, err error, size int) {
 	for _, r := range batch {
 		r.records = nil
 		if r.err == nil {
 			r.err = err
 		}
 	}
-	if rollback {
-		// Fails harmlessly when SQLite has already rolled the transaction back.
-		_ = s.execControl("ROLLBACK")
-	}
-	s.nextSeq = start
-	if head, e := s.loadHead(context.Background()); e == nil {
-		s.nextSeq = head + 1
-	}
+	s.markUnwritable(err, size)
 }
 
 // execControl runs a transaction control statement on the write connection.

@@ -20,6 +20,9 @@ type wtx struct {
 	// transaction on it (disk full, I/O error), after which further statements would run
 	// outside any transaction: so none runs, and the request fails even if fn ignores it.
 	broken error
+	// bytes is about how much the statements run wrote (the sizes of their arguments):
+	// what a write that failed needs the store to show it can write again (needBytes).
+	bytes int
 }
 
 var _ Tx = (*wtx)(nil)
@@ -76,6 +79,7 @@ func (w *wtx) exec(text string, args ...any) (int64, error) {
 		w.fail(err)
 		return 0, err
 	}
+	w.bytes += argBytes(args)
 	// Never a cancellable context here: an interrupted write statement can roll back the
 	// whole batch's transaction.
 	res, err := st.ExecContext(context.Background(), args...)
@@ -88,6 +92,22 @@ func (w *wtx) exec(text string, args ...any) (int64, error) {
 		w.fail(err)
 	}
 	return n, err
+}
+
+// argBytes is about the size of what a statement with these arguments writes.
+func argBytes(args []any) int {
+	n := 0
+	for _, a := range args {
+		switch v := a.(type) {
+		case []byte:
+			n += len(v)
+		case string:
+			n += len(v)
+		default:
+			n += 8
+		}
+	}
+	return n
 }
 
 // stmt returns the prepared statement of text on the write connection, preparing it the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/openbbs/bbs/models"
@@ -111,7 +112,8 @@ type Store interface {
 	// committer goroutine, possibly in the same database transaction as other Updates
 	// (each isolated by a savepoint): it must not block, must not call the Store, and may be
 	// run at most once. Update returns after the commit is durable, with the records fn
-	// appended.
+	// appended. When the store cannot write (a full disk, a read-only or failing file),
+	// the error wraps ErrUnwritable and nothing fn did is kept.
 	Update(ctx context.Context, fn func(tx Tx) error) ([]Record, error)
 
 	// View runs fn in a read-only transaction over one consistent snapshot, concurrently with
@@ -130,6 +132,13 @@ type Store interface {
 	// head sequence is never lost), and returns how many it removed.
 	Trim(ctx context.Context, before time.Time) (int, error)
 
+	// Writable is nil while the store can write, and an error wrapping ErrUnwritable (and
+	// saying why) from a write the store could not commit until it has shown it can write
+	// again: by a commit at least as large as the one that failed, or by a probe write of
+	// that size, which the committer tries every Options.ProbeInterval meanwhile. After
+	// Close it is ErrClosed.
+	Writable() error
+
 	// Close stops the committer (waiting for Updates already accepted) and closes the
 	// database. Updates after Close fail with ErrClosed.
 	Close() error
@@ -145,4 +154,10 @@ type Options struct {
 	Clock func() time.Time
 	// MaxBatch is the largest number of Updates in one group commit; 0 means 256.
 	MaxBatch int
+	// ProbeInterval is how often the committer tries a probe write while the store cannot
+	// write (see Writable); 0 means 1 s.
+	ProbeInterval time.Duration
+	// Logger receives a line when the store stops being able to write and one when it can
+	// again; nil means discard.
+	Logger *slog.Logger
 }

@@ -1,0 +1,156 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/openbbs/bbs/internal/server"
+	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/sse"
+)
+
+// mountSmallDisk mounts a tmpfs of the given size on a new directory and unmounts it when
+// the spec ends (after the server's shutdown, registered later); it skips the spec where
+// mounting is not permitted.
+func mountSmallDisk(size string) string {
+	GinkgoHelper()
+	dir := filepath.Join(GinkgoT().TempDir(), "disk")
+	Expect(os.Mkdir(dir, 0o700)).To(Succeed())
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
+		Skip(fmt.Sprintf("cannot mount a small tmpfs to fill up here (%v)", err))
+	}
+	DeferCleanup(func() { Expect(syscall.Unmount(dir, 0)).To(Succeed()) })
+	return dir
+}
+
+// fillDisk writes the file path until the disk is full.
+func fillDisk(path string) {
+	GinkgoHelper()
+	f, err := os.Create(path)
+	Expect(err).NotTo(HaveOccurred())
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for range 1 << 20 {
+		if _, err := f.Write(chunk); err != nil {
+			Expect(errors.Is(err, syscall.ENOSPC)).To(BeTrue(), "%v", err)
+			return
+		}
+	}
+	Fail("the disk does not fill up")
+}
+
+var _ = Describe("a full disk", func() {
+	It("answers a write it cannot store 503 Unavailable with Retry-After, changes nothing, says so in /healthz, and recovers with no restart", func() {
+		disk := mountSmallDisk("4m")
+		h := startServer(server.Config{DB: "sqlite://" + filepath.Join(disk, "bbs.db")})
+		// Each desire writes about 200 KiB: its routes in the state and in its event.
+		bigLRP := func(guid string) string {
+			lrp := desiredLRPJSON(guid, 1)
+			lrp["routes"] = map[string]any{"big": strings.Repeat("r", 100<<10)}
+			return encode(map[string]any{"desired_lrp": lrp})
+		}
+		healthz := func() (int, map[string]string) {
+			status, body, _ := h.do(http.MethodGet, "/healthz", "")
+			return status, decodeAs[map[string]string](body)
+		}
+		healthStatus := func() int {
+			status, _ := healthz()
+			return status
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.srv.URL()+"/v1/events?types=desired_lrp_created", nil)
+		Expect(err).NotTo(HaveOccurred())
+		resp, err := http.DefaultClient.Do(req)
+		Expect(err).NotTo(HaveOccurred())
+		defer resp.Body.Close()
+		streamed := make(chan string, 100)
+		go func() {
+			defer GinkgoRecover()
+			d := sse.NewDecoder(resp.Body)
+			for range 1000 {
+				ev, err := d.Next()
+				if err != nil {
+					return
+				}
+				if ev.Name == models.EventTypeDesiredLRPCreated {
+					lrp, err := models.DecodeEvent(ev.Name, ev.Data)
+					Expect(err).NotTo(HaveOccurred())
+					streamed <- lrp.Key()
+				}
+			}
+		}()
+
+		var acked []string
+		for i := range 3 {
+			guid := fmt.Sprintf("web-%d", i)
+			h.ok("/v1/desired_lrp/desire", bigLRP(guid))
+			acked = append(acked, guid)
+		}
+		Expect(healthStatus()).To(Equal(http.StatusOK))
+
+		By("filling the disk")
+		fillDisk(filepath.Join(disk, "filler"))
+		var failed string
+		for i := 3; i < 40 && failed == ""; i++ {
+			guid := fmt.Sprintf("web-%d", i)
+			status, body, hdr := h.do(http.MethodPost, "/v1/desired_lrp/desire", bigLRP(guid))
+			if status == http.StatusOK {
+				acked = append(acked, guid)
+				continue
+			}
+			msg := expectError(status, body, http.StatusServiceUnavailable, models.Unavailable)
+			Expect(msg).To(ContainSubstring("full"))
+			Expect(hdr.Get("Retry-After")).To(Equal("1"))
+			failed = guid
+		}
+		Expect(failed).NotTo(BeEmpty(), "the disk fills up")
+		status, body := healthz()
+		Expect(status).To(Equal(http.StatusServiceUnavailable))
+		Expect(body).To(HaveLen(2))
+		Expect(body).To(HaveKeyWithValue("status", "unavailable"))
+		Expect(body).To(HaveKeyWithValue("reason", ContainSubstring("full")))
+		h.fails("/v1/desired_lrps/get_by_process_guid", map[string]any{"process_guid": failed}, http.StatusNotFound, models.ResourceNotFound)
+		state := h.state()
+		var created []string
+		for _, ev := range h.newEvents() {
+			if ev.Type == models.EventTypeDesiredLRPCreated {
+				created = append(created, ev.Key)
+			}
+		}
+		Expect(created).To(Equal(acked), "the log holds the acknowledged desires, and not the refused one")
+		Consistently(healthStatus).WithTimeout(1500*time.Millisecond).Should(Equal(http.StatusServiceUnavailable),
+			"probes fail while the disk is full")
+		Expect(h.state()).To(Equal(state), "nothing changed")
+
+		By("freeing the disk")
+		Expect(os.Remove(filepath.Join(disk, "filler"))).To(Succeed())
+		Eventually(healthStatus).WithTimeout(10 * time.Second).Should(Equal(http.StatusOK))
+		_, body = healthz()
+		Expect(body).To(Equal(map[string]string{"status": "ok"}))
+		h.ok("/v1/desired_lrp/desire", bigLRP(failed))
+		acked = append(acked, failed)
+		h.expectEvents("desired_lrp_created "+failed, "actual_lrp_created "+failed+"/0")
+
+		By("a stream open all along got every acknowledged desire once, in order")
+		var got []string
+		for range acked {
+			var key string
+			Eventually(streamed).WithTimeout(5 * time.Second).Should(Receive(&key))
+			got = append(got, key)
+		}
+		Expect(got).To(Equal(acked))
+		Consistently(streamed).WithTimeout(200 * time.Millisecond).ShouldNot(Receive())
+	})
+})
