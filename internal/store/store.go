@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -145,4 +147,12 @@ type Options struct {
 	Clock func() time.Time
 	// MaxBatch is the largest number of Updates in one group commit; 0 means 256.
 	MaxBatch int
+	// Keys is the key ring that encrypts the secrets at rest (see the package doc); nil
+	// means the key file of a file store (its path followed by KeyFileSuffix, created on
+	// first open) or a random key for MemoryPath. With Keys, an existing key file's key
+	// joins them as an inactive key.
+	Keys *encryption.KeyRing
+	// Logger receives the store's logs (one line at open on the secrets at rest, a warning
+	// for a key file others can read); nil means discard.
+	Logger *slog.Logger
 }
