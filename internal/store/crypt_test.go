@@ -226,7 +226,7 @@ var _ = Describe("Secrets at rest", func() {
 			Expect(s.Close()).To(Succeed())
 			Expect(string(logs.Contents())).To(ContainSubstring(`"reencrypted":2`))
 			Expect(labelsOf(rawSecrets(path))).To(ConsistOf("k1", "k1"))
-			Expect(os.ReadFile(path + store.KeyFileSuffix)).To(Equal(key), "the key file is left as it was")
+			Expect(os.ReadFile(path+store.KeyFileSuffix)).To(Equal(key), "the key file is left as it was")
 
 			By("after which the key file is no longer needed")
 			Expect(os.Remove(path + store.KeyFileSuffix)).To(Succeed())
