@@ -122,15 +122,17 @@ var _ = Describe("bbs encryption at rest", func() {
 		key, err := os.ReadFile(dbPath + "-key")
 		Expect(err).NotTo(HaveOccurred())
 
-		sess, _ = startBBS(dir, "--listen", "127.0.0.1:0", "--db", "sqlite://"+dbPath)
+		Expect(string(sess.Err.Contents())).To(ContainSubstring(`"msg":"made a key file for the secrets at rest`))
+		sess, _ = startBBS(dir, "--listen", "127.0.0.1:0", "--db", "sqlite://"+dbPath, "--log-level", "debug")
 		Expect(string(sess.Err.Contents())).To(ContainSubstring(`"active_key":"local"`))
+		Expect(string(sess.Err.Contents())).NotTo(ContainSubstring(`made a key file`))
 		stop(sess)
 		Expect(os.ReadFile(dbPath + "-key")).To(Equal(key))
 	})
 
 	It("takes the --encryption-key flags instead of the config file's keys", func() {
 		config := filepath.Join(dir, "bbs.json")
-		Expect(os.WriteFile(config, []byte(`{"listen":"127.0.0.1:0","db":"sqlite://:memory:","encryption_keys":["k1:a"]}`), 0o600)).To(Succeed())
+		Expect(os.WriteFile(config, []byte(`{"listen":"127.0.0.1:0","db":"sqlite://:memory:","log_level":"debug","encryption_keys":["k1:a"]}`), 0o600)).To(Succeed())
 		sess, _ := startBBS(dir, "--config", config, "--encryption-key", k2)
 		Expect(string(sess.Err.Contents())).To(ContainSubstring(`"keys":["k2"]`))
 		stop(sess)

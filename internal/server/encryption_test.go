@@ -29,7 +29,7 @@ var _ = Describe("Encryption at rest", func() {
 		GinkgoHelper()
 		cfg := server.Config{DB: "sqlite://" + dbPath, EncryptionKeys: keys, ActiveKeyLabel: active}
 		if logs != nil {
-			cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+			cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}
 		return startServer(cfg)
 	}

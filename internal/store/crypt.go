@@ -78,7 +78,12 @@ func (s *sqliteStore) setUpSecrets(ctx context.Context, path string, opts Option
 			return err
 		}
 	}
-	log.Info("secrets encrypted at rest", "active_key", ring.ActiveLabel(), "keys", ring.Labels(),
+	// Info when something changed, so that a routine start logs nothing of it.
+	level := slog.LevelDebug
+	if total > 0 {
+		level = slog.LevelInfo
+	}
+	log.Log(ctx, level, "secrets encrypted at rest", "active_key", ring.ActiveLabel(), "keys", ring.Labels(),
 		"key_file", keyFile, "reencrypted", total, "desired_lrps", counts[0], "tasks", counts[1])
 	return nil
 }
@@ -124,6 +129,8 @@ func (s *sqliteStore) keyRing(path string, keys *encryption.KeyRing, hasCheck bo
 		if k, err = encryption.CreateKeyFile(keyFile); err != nil {
 			return nil, "", fmt.Errorf("store: %w", err)
 		}
+		log.Info("made a key file for the secrets at rest: keep it with the database, whose secrets cannot be read without it",
+			"key_file", keyFile)
 	}
 	if keys == nil {
 		ring, err := encryption.NewKeyRing("", k)

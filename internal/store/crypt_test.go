@@ -39,7 +39,7 @@ func ring(active string, specs ...string) *encryption.KeyRing {
 func openWith(path string, keys *encryption.KeyRing, logs *gbytes.Buffer) (store.Store, error) {
 	opts := store.Options{Keys: keys}
 	if logs != nil {
-		opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return store.OpenSQLite(context.Background(), path, opts)
 }

@@ -38,7 +38,8 @@
 // events. A secret under a label the ring lacks fails the open (encryption.ErrUnknownKey),
 // as BBS's start does. When anything was re-encrypted the file is rewritten (VACUUM and a
 // TRUNCATE checkpoint, secure_delete during the pass) so that no old value stays in free
-// space or in the WAL. Options.Logger gets one line with the active key and the counts.
+// space or in the WAL. Options.Logger gets one line with the active key and the counts
+// (at Info when something was re-encrypted, else at Debug) and one when a key file is made.
 // On read, a secret under an unknown key is an error wrapping encryption.ErrUnknownKey
 // naming the record; a plaintext one (written by an older program since the open) is
 // taken as it is.
