@@ -7,7 +7,7 @@
 // the key is the SHA-256 of the passphrase (so the same LABEL:PASSPHRASE gives the same key
 // in every process; give long random passphrases, nothing slows a guess down). ParseKey
 // reads the command line form "LABEL:PASSPHRASE": the label is what comes before the first
-// colon (non-empty, at most 127 bytes, so it never contains a colon), the passphrase
+// colon (non-empty, UTF-8, at most 127 bytes, so it never contains a colon), the passphrase
 // everything after it (non-empty, colons allowed). The key file of a store (see
 // CreateKeyFile) holds 32 random bytes that are the key itself, labelled KeyFileLabel.
 //

@@ -42,6 +42,7 @@ var _ = Describe("Keys", func() {
 		Entry("an empty label", ":hunter2", encryption.ErrInvalidKey),
 		Entry("an empty passphrase", "k1:", encryption.ErrInvalidKey),
 		Entry("a label too long", strings.Repeat("l", 128)+":hunter2", encryption.ErrInvalidKey),
+		Entry("a label that is not UTF-8", "k\xff:hunter2", encryption.ErrInvalidKey),
 	)
 
 	It("splits at the first colon: the passphrase may hold colons", func() {

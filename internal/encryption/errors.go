@@ -4,8 +4,8 @@ import "errors"
 
 var (
 	// ErrInvalidKey is returned by NewKey, ParseKey, ParseKeyRing and the key file functions
-	// for a key that cannot be used: an empty label, a label with a colon or longer than
-	// 127 bytes, an empty passphrase, a spec without "LABEL:", a key file that is not 32
+	// for a key that cannot be used: an empty label, a label with a colon, longer than 127
+	// bytes or not UTF-8, an empty passphrase, a spec without "LABEL:", a key file that is not 32
 	// bytes. The message names the label (never the passphrase): fix the key and start again.
 	ErrInvalidKey = errors.New("encryption: invalid key")
 	// ErrNoKeys is returned by NewKeyRing and ParseKeyRing given no key at all.

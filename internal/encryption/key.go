@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // KeySize is the size of a key in bytes (AES-256).
@@ -68,6 +69,8 @@ func checkLabel(label string) error {
 		return fmt.Errorf("%w: key label %q contains a colon", ErrInvalidKey, label)
 	case len(label) > maxLabelLen:
 		return fmt.Errorf("%w: key label %.20q... is longer than %d bytes", ErrInvalidKey, label, maxLabelLen)
+	case !utf8.ValidString(label):
+		return fmt.Errorf("%w: key label %q is not UTF-8", ErrInvalidKey, label)
 	}
 	return nil
 }
