@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"unicode/utf8"
 
 	"github.com/openbbs/bbs/internal/encryption"
@@ -31,7 +32,7 @@ const (
 const KeyFileSuffix = "-key"
 
 // keyCheckFailed is the message of a ring key that does not decrypt the key check.
-const keyCheckFailed = "store: key %q is not the key %q this database's secrets were encrypted with (a wrong passphrase?): %w"
+const keyCheckFailed = "store: the key %q given is not the key of that label this database's secrets were encrypted with (a wrong passphrase?): %w"
 
 // setUpSecrets chooses the key ring, checks it against the database, and re-encrypts with
 // its active key every secret that is not under it yet (plaintext ones included). It runs
@@ -53,7 +54,7 @@ func (s *sqliteStore) setUpSecrets(ctx context.Context, path string, opts Option
 	}
 	if hasCheck && ring.Has(checkLabel) {
 		if _, err := ring.Decrypt(check); err != nil {
-			return fmt.Errorf(keyCheckFailed, checkLabel, checkLabel, err)
+			return fmt.Errorf(keyCheckFailed, checkLabel, err)
 		}
 	}
 	s.keys = ring
@@ -115,7 +116,7 @@ func (s *sqliteStore) keyRing(path string, keys *encryption.KeyRing, hasCheck bo
 	k, err := encryption.LoadKeyFile(keyFile)
 	switch {
 	case err == nil:
-		if info, err := os.Stat(keyFile); err == nil && info.Mode().Perm()&0o077 != 0 {
+		if info, err := os.Stat(keyFile); err == nil && runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
 			log.Warn("the key file can be read by others than its owner: chmod 600 it",
 				"key_file", keyFile, "mode", info.Mode().Perm().String())
 		}
