@@ -50,7 +50,10 @@ func (r *reader) DesiredLRP(processGuid string) (*models.DesiredLRP, error) {
 	if !found {
 		return nil, models.Errorf(models.ErrResourceNotFound, "desired lrp %q not found", processGuid)
 	}
-	return d, r.revealDesiredLRPs(d)
+	if err := r.revealDesiredLRPs(d); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
@@ -70,7 +73,10 @@ func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredL
 	if err != nil {
 		return nil, err
 	}
-	return lrps, r.revealDesiredLRPs(lrps...)
+	if err := r.revealDesiredLRPs(lrps...); err != nil {
+		return nil, err
+	}
+	return lrps, nil
 }
 
 func (r *reader) ActualLRP(processGuid string, index int32) (*models.ActualLRP, error) {
@@ -162,7 +168,10 @@ func (r *reader) Task(taskGuid string) (*models.Task, error) {
 	if !found {
 		return nil, models.Errorf(models.ErrResourceNotFound, "task %q not found", taskGuid)
 	}
-	return t, r.revealTasks(t)
+	if err := r.revealTasks(t); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 func (r *reader) Tasks(filter models.TaskFilter) ([]*models.Task, error) {
@@ -178,7 +187,10 @@ func (r *reader) Tasks(filter models.TaskFilter) ([]*models.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tasks, r.revealTasks(tasks...)
+	if err := r.revealTasks(tasks...); err != nil {
+		return nil, err
+	}
+	return tasks, nil
 }
 
 func (r *reader) Domains(now int64) ([]string, error) {
