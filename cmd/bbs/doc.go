@@ -11,7 +11,8 @@
 //	    [--max-request-bytes N] [--stream-queue-events N] [--stream-queue-bytes N]
 //	    [--stream-write-timeout DUR] [--stream-retry DUR] [--shutdown-timeout DUR]
 //	    [--task-callback-workers N] [--task-callback-timeout DUR]
-//	    [--task-callback-attempts N] [--task-callback-backoff DUR] [--config FILE]
+//	    [--task-callback-attempts N] [--task-callback-backoff DUR]
+//	    [--encryption-key LABEL:PASSPHRASE]... [--active-key-label LABEL] [--config FILE]
 //	bbs backup [--db URL] FILE
 //	bbs restore [--db URL] FILE
 //	bbs version (or bbs --version)
@@ -50,4 +51,13 @@
 // another timeline. It refuses while a server runs on --db (it takes the same lock).
 //
 // bbs version prints the module version the command was built from, or "devel".
+//
+// image_password is encrypted at rest (internal/encryption, internal/store): with the keys
+// of --encryption-key (repeatable; the active one named by --active-key-label when there
+// are several), else with the key file "<db>-key" made beside the SQLite database. Secrets
+// under another key of the ring, or in plaintext from an older release, are re-encrypted
+// with the active key at start. In the config file the keys are "encryption_keys", a list
+// of "LABEL:PASSPHRASE" or BBS's object {"LABEL": "PASSPHRASE"}, and "active_key_label";
+// --encryption-key flags replace the file's keys. A bad key, an unknown active label, or
+// a stored secret under a key the ring lacks stops the start.
 package main

@@ -45,6 +45,10 @@ type settings struct {
 	StreamRetry         duration `json:"stream_retry"`
 	ShutdownTimeout     duration `json:"shutdown_timeout"`
 
+	// Encryption at rest (keys.go).
+	EncryptionKeys keyList `json:"encryption_keys"`
+	ActiveKeyLabel string  `json:"active_key_label"`
+
 	// Task completion callbacks.
 	TaskCallbackWorkers  int      `json:"task_callback_workers"`
 	TaskCallbackTimeout  duration `json:"task_callback_timeout"`
@@ -136,6 +140,8 @@ func flagSet(st *settings, configPath *string, output io.Writer) *flag.FlagSet {
 	fs.Var(&st.StreamWriteTimeout, "stream-write-timeout", "bound of one stream write (the deadline is renewed once half of it has passed)")
 	fs.Var(&st.StreamRetry, "stream-retry", "reconnection delay sent to stream clients")
 	fs.Var(&st.ShutdownTimeout, "shutdown-timeout", "how long a graceful shutdown waits for in-flight requests")
+	fs.Var(&st.EncryptionKeys, "encryption-key", "`LABEL:PASSPHRASE` of a key that encrypts secrets at rest (repeatable; without it, a key file beside the SQLite database)")
+	fs.StringVar(&st.ActiveKeyLabel, "active-key-label", st.ActiveKeyLabel, "`label` of the --encryption-key that encrypts (needed with several); secrets under the others are re-encrypted with it at start")
 	fs.IntVar(&st.TaskCallbackWorkers, "task-callback-workers", st.TaskCallbackWorkers, "task completion callbacks posted at the same time")
 	fs.Var(&st.TaskCallbackTimeout, "task-callback-timeout", "bound of one attempt of a task completion callback")
 	fs.IntVar(&st.TaskCallbackAttempts, "task-callback-attempts", st.TaskCallbackAttempts, "attempts of a task completion callback before it waits for the next sweep (every convergence interval)")
@@ -213,6 +219,9 @@ func (st settings) validate() error {
 	if _, err := server.ParseDB(st.DB); err != nil {
 		errs = append(errs, fmt.Errorf("--db: %w", err))
 	}
+	if err := st.validateKeys(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -254,6 +263,8 @@ func (st settings) serverConfig(log *slog.Logger) server.Config {
 		AuthJWTKeyFile:      st.AuthJWTKey,
 		PresenceInterval:    time.Duration(st.PresenceInterval),
 		MaxRequestBytes:     st.MaxRequestBytes,
+		EncryptionKeys:      st.EncryptionKeys.keys,
+		ActiveKeyLabel:      st.ActiveKeyLabel,
 		Stream: server.StreamConfig{
 			QueueEvents:  st.StreamQueueEvents,
 			QueueBytes:   st.StreamQueueBytes,

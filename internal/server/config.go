@@ -104,6 +104,14 @@ type Config struct {
 	PresenceInterval time.Duration
 	// MaxRequestBytes limits request bodies; 0 means 1 MiB.
 	MaxRequestBytes int64
+	// EncryptionKeys is the key ring that encrypts secrets at rest, each key
+	// "LABEL:PASSPHRASE" (BBS's --encryption-key); nil means the key file beside the SQLite
+	// database ("<db>-key", made on first start; an in-memory key for sqlite://:memory:).
+	// With keys, an existing key file's key is kept as an inactive key. ActiveKeyLabel is
+	// the label of the key that encrypts; "" means the only key. Secrets under another key
+	// are re-encrypted with the active one at start (see encryption.go).
+	EncryptionKeys []string
+	ActiveKeyLabel string
 	// Stream tunes the event streams.
 	Stream StreamConfig
 	// TaskCallbacks tunes the task completion callbacks.

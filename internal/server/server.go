@@ -107,8 +107,12 @@ func New(cfg Config) (*Server, error) {
 			s.publishCommit(records)
 		}
 	}
+	keys, err := keyRing(cfg)
+	if err != nil {
+		return nil, err
+	}
 	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock,
-		Logger: s.log.With("component", "store")})
+		Keys: keys, Logger: s.log.With("component", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("server: opening the store %s: %w", cfg.DB, err)
 	}

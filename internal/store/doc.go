@@ -18,8 +18,34 @@
 // schema_version) run at open in one transaction; a database written by a newer program is
 // ErrUnsupportedSchema. The meta table also holds the store's identity (ID), created once
 // when the database is first initialised: a deleted and recreated file gets a new one.
-// Records are stored as JSON, secrets included; models.RedactEvent strips them from the
-// event payloads in Tx.Append, and the API layer strips them from what it returns.
+// Records are stored as JSON; models.RedactEvent strips secrets from the event payloads in
+// Tx.Append, and the API layer strips them from what it returns.
+//
+// # Secrets at rest
+//
+// The one secret of the records, image_password (of a desired LRP, of a task's definition),
+// is encrypted when a record is written and decrypted when it is read (crypt.go): the
+// lifecycle works on plaintext, the data column holds the rest of the record as readable
+// JSON with "enc:v1:LABEL:BASE64" (package encryption) in place of the password. The key
+// ring is Options.Keys; without it a file store uses the key of its key file,
+// "<path>-key" (32 random bytes, mode 0600, label "local"), made on first open and reused
+// after, and MemoryPath a random key. With Keys, an existing key file's key joins the ring
+// as an inactive key, so that what it encrypted is still read (and re-encrypted). The meta
+// table keeps a known text encrypted with the active key of the last open (the key check).
+//
+// At open, before the committer starts: a ring key whose label is the key check's but
+// which does not decrypt it (a wrong passphrase) is refused; a missing key file is
+// ErrKeyFileMissing when the key check is under its label (a new key would not decrypt
+// anything); then every secret not under the active key, plaintext ones written by older
+// programs included, is re-encrypted with it, at most 256 records a transaction, without
+// events. A secret under a label the ring lacks fails the open (encryption.ErrUnknownKey),
+// as BBS's start does. When anything was re-encrypted the file is rewritten (VACUUM and a
+// TRUNCATE checkpoint, secure_delete during the pass) so that no old value stays in free
+// space or in the WAL. Options.Logger gets one line with the active key and the counts
+// (at Info when something was re-encrypted, else at Debug) and one when a key file is made.
+// On read, a secret under an unknown key is an error wrapping encryption.ErrUnknownKey
+// naming the record; a plaintext one (written by an older program since the open) is
+// taken as it is.
 //
 // The path MemoryPath (":memory:") opens a private in-memory database (a uniquely named
 // shared-cache memory database) that lives until Close. It has no WAL: its reads and its

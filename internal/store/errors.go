@@ -7,6 +7,11 @@ var (
 	ErrClosed = errors.New("store: closed")
 	// ErrUnsupportedSchema is returned by Open for a database written by a newer version.
 	ErrUnsupportedSchema = errors.New("store: database schema is newer than this program")
+	// ErrKeyFileMissing is returned by OpenSQLite, without Options.Keys, when the key file
+	// is missing but the database says its secrets are encrypted with the key file's key:
+	// a new key would never decrypt them, so none is made. Put the key file back (from a
+	// backup), or start with the keys the secrets are under.
+	ErrKeyFileMissing = errors.New("store: the key file the database's secrets are encrypted with is missing")
 	// ErrInvalidRecord is returned by the Tx writes for a record that cannot be stored: a
 	// nil one, one without its key (process guid, task guid, domain name), a negative
 	// domain expiry.

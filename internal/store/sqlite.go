@@ -14,6 +14,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"github.com/openbbs/bbs/internal/encryption"
 )
 
 // MemoryPath is the path that makes OpenSQLite open an in-memory store.
@@ -43,6 +45,8 @@ type sqliteStore struct {
 	dir string
 	// unlock releases the lock file of a file store (nil for :memory:).
 	unlock func() error
+	// keys encrypt and decrypt the secrets of the records (crypt.go); set at open.
+	keys *encryption.KeyRing
 
 	wdb   *sql.DB // the write database: one connection, held by wconn
 	ckdb  *sql.DB // the checkpointer's connection (file stores)
@@ -143,6 +147,13 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		}
 	}
 	if err := s.open(ctx, writeDSN, readDSN, checkpointDSN); err != nil {
+		s.closeDBs()
+		return nil, err
+	}
+	if err := s.setUpSecrets(ctx, path, opts); err != nil {
+		if s.ckpt != nil {
+			s.ckpt.close()
+		}
 		s.closeDBs()
 		return nil, err
 	}

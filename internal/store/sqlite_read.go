@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -26,6 +27,8 @@ type reader struct {
 	// failed, if set, is told about every failed statement.
 	failed func(err error)
 	head   uint64
+	// keys decrypt the secrets of the records read (crypt.go).
+	keys *encryption.KeyRing
 }
 
 // sqlErr reports a failed read to failed and wraps it.
@@ -47,6 +50,9 @@ func (r *reader) DesiredLRP(processGuid string) (*models.DesiredLRP, error) {
 	if !found {
 		return nil, models.Errorf(models.ErrResourceNotFound, "desired lrp %q not found", processGuid)
 	}
+	if err := r.revealDesiredLRPs(d); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -63,7 +69,14 @@ func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredL
 		}
 		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
 	}
-	return list[models.DesiredLRP](r, "desired lrps", q+w.sql()+` ORDER BY process_guid`, w.args...)
+	lrps, err := list[models.DesiredLRP](r, "desired lrps", q+w.sql()+` ORDER BY process_guid`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.revealDesiredLRPs(lrps...); err != nil {
+		return nil, err
+	}
+	return lrps, nil
 }
 
 func (r *reader) ActualLRP(processGuid string, index int32) (*models.ActualLRP, error) {
@@ -155,6 +168,9 @@ func (r *reader) Task(taskGuid string) (*models.Task, error) {
 	if !found {
 		return nil, models.Errorf(models.ErrResourceNotFound, "task %q not found", taskGuid)
 	}
+	if err := r.revealTasks(t); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -167,7 +183,14 @@ func (r *reader) Tasks(filter models.TaskFilter) ([]*models.Task, error) {
 	if filter.CellID != "" {
 		w.add("cell_id = ?", filter.CellID)
 	}
-	return list[models.Task](r, "tasks", q+w.sql()+` ORDER BY task_guid`, w.args...)
+	tasks, err := list[models.Task](r, "tasks", q+w.sql()+` ORDER BY task_guid`, w.args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.revealTasks(tasks...); err != nil {
+		return nil, err
+	}
+	return tasks, nil
 }
 
 func (r *reader) Domains(now int64) ([]string, error) {
@@ -292,6 +315,7 @@ func (s *sqliteStore) View(ctx context.Context, fn func(tx ReadTx) error) error 
 			return tx.QueryContext(ctx, text, args...)
 		},
 		head: uint64(head),
+		keys: s.keys,
 	}
 	return fn(r)
 }

@@ -31,6 +31,7 @@ func newWtx(s *sqliteStore, now int64) *wtx {
 	w := &wtx{s: s, now: now}
 	w.reader.query = w.query
 	w.reader.failed = w.fail
+	w.reader.keys = s.keys
 	return w
 }
 
@@ -132,7 +133,7 @@ func (w *wtx) InsertDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := models.Marshal(lrp)
+	data, err := w.s.encodeDesiredLRP(lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -151,7 +152,7 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := models.Marshal(lrp)
+	data, err := w.s.encodeDesiredLRP(lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -228,7 +229,7 @@ func (w *wtx) InsertTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := models.Marshal(task)
+	data, err := w.s.encodeTask(task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
@@ -247,7 +248,7 @@ func (w *wtx) UpdateTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := models.Marshal(task)
+	data, err := w.s.encodeTask(task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -157,7 +158,13 @@ type Options struct {
 	// ProbeInterval is how often the committer tries a probe write while the store cannot
 	// write (see Writable); 0 means 1 s.
 	ProbeInterval time.Duration
-	// Logger receives a line when the store stops being able to write and one when it can
-	// again; nil means discard.
+	// Keys is the key ring that encrypts the secrets at rest (see the package doc); nil
+	// means the key file of a file store (its path followed by KeyFileSuffix, created on
+	// first open) or a random key for MemoryPath. With Keys, an existing key file's key
+	// joins them as an inactive key.
+	Keys *encryption.KeyRing
+	// Logger receives the store's logs (one line at open on the secrets at rest, a warning
+	// for a key file others can read, a line when the store stops being able to write and
+	// one when it can again); nil means discard.
 	Logger *slog.Logger
 }
