@@ -30,6 +30,10 @@ type BackupInfo struct {
 	SchemaVersion int
 	// Size is the size of the backup file in bytes.
 	Size int64
+	// KeyFile is the key file copied beside the backup (its path followed by
+	// KeyFileSuffix), "" when the store has none (its secrets are under keys given at
+	// start, which the restored store must be given too).
+	KeyFile string
 }
 
 // RestoreInfo describes a restore.
@@ -79,7 +83,44 @@ func Backup(ctx context.Context, path, dest string) (BackupInfo, error) {
 	if err := publish(tmp, dst); err != nil {
 		return BackupInfo{}, err
 	}
+	// The secrets at rest cannot be read without the key file's key: it goes with the copy.
+	if _, err := os.Stat(src + KeyFileSuffix); err == nil {
+		if err := copyKeyFile(src+KeyFileSuffix, dst+KeyFileSuffix, true); err != nil {
+			return BackupInfo{}, err
+		}
+		info.KeyFile = dst + KeyFileSuffix
+	}
 	return info, nil
+}
+
+// copyKeyFile copies a key file (mode 0600); exclusive refuses an existing dst.
+func copyKeyFile(src, dst string, exclusive bool) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("store: reading the key file %q: %w", src, err)
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	if exclusive {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	}
+	f, err := os.OpenFile(dst, flags, fileMode)
+	if err != nil {
+		return fmt.Errorf("store: writing the key file %q: %w", dst, err)
+	}
+	_, err = f.Write(data)
+	if e := f.Sync(); err == nil {
+		err = e
+	}
+	if e := f.Close(); err == nil {
+		err = e
+	}
+	if err == nil {
+		err = os.Chmod(dst, fileMode)
+	}
+	if err != nil {
+		return fmt.Errorf("store: writing the key file %q: %w", dst, err)
+	}
+	return nil
 }
 
 // Restore replaces the SQLite store at path (which may not exist yet) with the backup
@@ -139,6 +180,12 @@ func Restore(ctx context.Context, path, src string) (RestoreInfo, error) {
 	for _, suffix := range []string{"-wal", "-shm", "-journal"} {
 		if err := os.Remove(dst + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return RestoreInfo{}, fmt.Errorf("store: removing the old %s file: %w", suffix, err)
+		}
+	}
+	if _, err := os.Stat(from + KeyFileSuffix); err == nil {
+		// The backup's secrets are under its key file's key: it comes with it.
+		if err := copyKeyFile(from+KeyFileSuffix, dst+KeyFileSuffix, false); err != nil {
+			return RestoreInfo{}, err
 		}
 	}
 	if err := os.Rename(tmp, dst); err != nil {

@@ -180,3 +180,31 @@ var _ = Describe("Backup and Restore", func() {
 		Expect(filepath.Glob(filepath.Join(filepath.Dir(path), ".bbs.db*"))).To(BeEmpty(), "no temporary file is left")
 	})
 })
+
+var _ = Describe("Backup and Restore of the secrets at rest", func() {
+	It("copy the key file with the database, so that a restored store reads its secrets", func() {
+		dir := GinkgoT().TempDir()
+		path := filepath.Join(dir, "data", "bbs.db")
+		s := openStore(path, store.Options{})
+		d := desiredLRP("pg-secret", "d1")
+		d.ImageUsername, d.ImagePassword = "user", "s3cret-at-rest"
+		update(s, func(tx store.Tx) error { return tx.InsertDesiredLRP(d) })
+		dest := filepath.Join(dir, "backup.db")
+		info, err := store.Backup(context.Background(), path, dest)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(info.KeyFile).To(Equal(dest + store.KeyFileSuffix))
+		Expect(fileMode(info.KeyFile)).To(Equal(os.FileMode(0o600)))
+		Expect(s.Close()).To(Succeed())
+
+		elsewhere := filepath.Join(dir, "other", "bbs.db")
+		_, err = store.Restore(context.Background(), elsewhere, dest)
+		Expect(err).NotTo(HaveOccurred())
+		r := openStore(elsewhere, store.Options{})
+		view(r, func(tx store.ReadTx) error {
+			got, err := tx.DesiredLRP("pg-secret")
+			Expect(err).NotTo(HaveOccurred())
+			Expect(got.ImagePassword).To(Equal("s3cret-at-rest"))
+			return nil
+		})
+	})
+})
