@@ -54,6 +54,21 @@ func notFoundInstance(key *models.ActualLRPKey, instanceKey *models.ActualLRPIns
 		key, instanceKey.InstanceGuid, instanceKey.CellId)
 }
 
+// onTarget runs fn, in one transaction, on the row of key's slot that has instanceKey;
+// none is ResourceNotFound.
+func (s *Service) onTarget(ctx context.Context, key *models.ActualLRPKey, instanceKey *models.ActualLRPInstanceKey, fn func(w *writer, target *models.ActualLRP) error) error {
+	return s.update(ctx, func(w *writer) error {
+		_, target, err := slotRow(w, key, instanceKey)
+		if err != nil {
+			return err
+		}
+		if target == nil {
+			return notFoundInstance(key, instanceKey)
+		}
+		return fn(w, target)
+	})
+}
+
 // removeEvacuatingOrSuspect removes target when it is an EVACUATING or SUSPECT row and
 // reports whether it did.
 func removeEvacuatingOrSuspect(w *writer, target *models.ActualLRP) (bool, error) {
@@ -70,14 +85,7 @@ func (s *Service) EvacuateClaimedActualLRP(ctx context.Context, key *models.Actu
 	if err := evacuationArgs(key, instanceKey); err != nil {
 		return false, err
 	}
-	err := s.update(ctx, func(w *writer) error {
-		_, target, err := slotRow(w, key, instanceKey)
-		if err != nil {
-			return err
-		}
-		if target == nil {
-			return notFoundInstance(key, instanceKey)
-		}
+	err := s.onTarget(ctx, key, instanceKey, func(w *writer, target *models.ActualLRP) error {
 		if removed, err := removeEvacuatingOrSuspect(w, target); removed || err != nil {
 			return err
 		}
@@ -202,14 +210,7 @@ func (s *Service) EvacuateStoppedActualLRP(ctx context.Context, key *models.Actu
 	if err := evacuationArgs(key, instanceKey); err != nil {
 		return false, err
 	}
-	err := s.update(ctx, func(w *writer) error {
-		_, target, err := slotRow(w, key, instanceKey)
-		if err != nil {
-			return err
-		}
-		if target == nil {
-			return notFoundInstance(key, instanceKey)
-		}
+	err := s.onTarget(ctx, key, instanceKey, func(w *writer, target *models.ActualLRP) error {
 		return deleteActual(w, target)
 	})
 	return false, err
@@ -223,15 +224,8 @@ func (s *Service) EvacuateCrashedActualLRP(ctx context.Context, key *models.Actu
 		return false, err
 	}
 	removed := false
-	err := s.update(ctx, func(w *writer) error {
-		removed = false
-		_, target, err := slotRow(w, key, instanceKey)
-		if err != nil {
-			return err
-		}
-		if target == nil {
-			return notFoundInstance(key, instanceKey)
-		}
+	err := s.onTarget(ctx, key, instanceKey, func(w *writer, target *models.ActualLRP) error {
+		var err error
 		removed, err = removeEvacuatingOrSuspect(w, target)
 		return err
 	})
@@ -247,12 +241,8 @@ func (s *Service) RemoveEvacuatingActualLRP(ctx context.Context, key *models.Act
 	if err := evacuationArgs(key, instanceKey); err != nil {
 		return err
 	}
-	return s.update(ctx, func(w *writer) error {
-		_, target, err := slotRow(w, key, instanceKey)
-		if err != nil {
-			return err
-		}
-		if target == nil || target.Presence != models.ActualLRP_Evacuating {
+	return s.onTarget(ctx, key, instanceKey, func(w *writer, target *models.ActualLRP) error {
+		if target.Presence != models.ActualLRP_Evacuating {
 			return models.Errorf(models.ErrResourceNotFound, "actual LRP %s has no evacuating instance %s on cell %s",
 				key, instanceKey.InstanceGuid, instanceKey.CellId)
 		}
