@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
+	"github.com/openbbs/bbs/internal/api"
 	"github.com/openbbs/bbs/internal/server"
 	"github.com/openbbs/bbs/internal/store"
 )
@@ -34,13 +34,7 @@ func subcommand(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 }
 
 // version is the module version the command was built from, or "devel".
-func version() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok || bi.Main.Version == "" || bi.Main.Version == "(devel)" {
-		return "devel"
-	}
-	return bi.Main.Version
-}
+func version() string { return api.Version() }
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
 	path, dbURL, file, code := fileCommand("backup", args, stderr,

@@ -127,6 +127,7 @@ func New(cfg Config) (http.Handler, error) {
 		writeJSON(w, http.StatusOK, map[string]bool{"available": true})
 	}))
 	h.handle("GET", "/healthz", true, http.HandlerFunc(h.healthz))
+	h.handle("GET", "/version", true, http.HandlerFunc(h.version))
 	if cfg.Metrics != nil {
 		h.handle("GET", "/metrics", true, cfg.Metrics)
 	}

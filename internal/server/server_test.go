@@ -359,3 +359,18 @@ var _ = Describe("Server", func() {
 		}
 	})
 })
+
+var _ = Describe("GET /version", func() {
+	It("answers the build's version and Go's", func() {
+		h := startServer(server.Config{})
+		code, body, _ := h.do(http.MethodGet, "/version", "")
+		Expect(code).To(Equal(200))
+		var v struct {
+			Version string `json:"version"`
+			Go      string `json:"go"`
+		}
+		Expect(models.Unmarshal(body, &v)).To(Succeed())
+		Expect(v.Version).NotTo(BeEmpty())
+		Expect(v.Go).To(HavePrefix("go"))
+	})
+})
