@@ -2,56 +2,25 @@ package server_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/openbbs/bbs/internal/server"
+	"github.com/openbbs/bbs/internal/testdisk"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/sse"
 )
 
-// mountSmallDisk mounts a tmpfs of the given size on a new directory and unmounts it when
-// the spec ends (after the server's shutdown, registered later); it skips the spec where
-// mounting is not permitted.
-func mountSmallDisk(size string) string {
-	GinkgoHelper()
-	dir := filepath.Join(GinkgoT().TempDir(), "disk")
-	Expect(os.Mkdir(dir, 0o700)).To(Succeed())
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		Skip(fmt.Sprintf("cannot mount a small tmpfs to fill up here (%v)", err))
-	}
-	DeferCleanup(func() { Expect(syscall.Unmount(dir, 0)).To(Succeed()) })
-	return dir
-}
-
-// fillDisk writes the file path until the disk is full.
-func fillDisk(path string) {
-	GinkgoHelper()
-	f, err := os.Create(path)
-	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for range 1 << 20 {
-		if _, err := f.Write(chunk); err != nil {
-			Expect(errors.Is(err, syscall.ENOSPC)).To(BeTrue(), "%v", err)
-			return
-		}
-	}
-	Fail("the disk does not fill up")
-}
-
 var _ = Describe("a full disk", func() {
 	It("answers a write it cannot store 503 Unavailable with Retry-After, changes nothing, says so in /healthz, and recovers with no restart", func() {
-		disk := mountSmallDisk("4m")
+		disk := testdisk.Mount("4m")
 		h := startServer(server.Config{DB: "sqlite://" + filepath.Join(disk, "bbs.db")})
 		// Each desire writes about 200 KiB: its routes in the state and in its event.
 		bigLRP := func(guid string) string {
@@ -101,7 +70,7 @@ var _ = Describe("a full disk", func() {
 		Expect(healthStatus()).To(Equal(http.StatusOK))
 
 		By("filling the disk")
-		fillDisk(filepath.Join(disk, "filler"))
+		testdisk.Fill(filepath.Join(disk, "filler"))
 		var failed string
 		for i := 3; i < 40 && failed == ""; i++ {
 			guid := fmt.Sprintf("web-%d", i)

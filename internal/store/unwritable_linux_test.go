@@ -2,49 +2,19 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/internal/testdisk"
 	"github.com/openbbs/bbs/models"
 )
-
-// mountSmallDisk mounts a tmpfs of the given size (for example "4m") on a new directory
-// and unmounts it when the spec ends; it skips the spec where mounting is not permitted.
-func mountSmallDisk(size string) string {
-	GinkgoHelper()
-	dir := filepath.Join(GinkgoT().TempDir(), "disk")
-	Expect(os.Mkdir(dir, 0o700)).To(Succeed())
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		Skip(fmt.Sprintf("cannot mount a small tmpfs to fill up here (%v)", err))
-	}
-	DeferCleanup(func() { Expect(syscall.Unmount(dir, 0)).To(Succeed()) })
-	return dir
-}
-
-// fillDisk writes the file path until the disk is full.
-func fillDisk(path string) {
-	GinkgoHelper()
-	f, err := os.Create(path)
-	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	chunk := make([]byte, 4096)
-	for range 1 << 20 {
-		if _, err := f.Write(chunk); err != nil {
-			Expect(errors.Is(err, syscall.ENOSPC)).To(BeTrue(), "%v", err)
-			return
-		}
-	}
-	Fail("the disk does not fill up")
-}
 
 // desireBig commits one Update that desires the LRP pg-N, with an annotation of size
 // bytes, and its created event.
@@ -62,7 +32,7 @@ func desireBig(s store.Store, n, size int) error {
 
 var _ = Describe("a store that cannot write", func() {
 	It("refuses what it cannot store, keeps nothing of it, says so in Writable, and recovers by itself once it can write", func() {
-		disk := mountSmallDisk("4m")
+		disk := testdisk.Mount("4m")
 		commits := &commitLog{}
 		s := openStore(filepath.Join(disk, "bbs.db"), store.Options{OnCommit: commits.OnCommit, ProbeInterval: 20 * time.Millisecond})
 		const size = 100 << 10
@@ -72,7 +42,7 @@ var _ = Describe("a store that cannot write", func() {
 		Expect(s.Writable()).To(Succeed())
 
 		By("filling the disk")
-		fillDisk(filepath.Join(disk, "filler"))
+		testdisk.Fill(filepath.Join(disk, "filler"))
 		var failed error
 		n := 5
 		for ; n < 40 && failed == nil; n++ {
