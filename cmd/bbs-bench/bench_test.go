@@ -59,9 +59,11 @@ var _ = Describe("scenarios at a tiny size", func() {
 
 	It("fanout subscribers the server ends as slow consumers resume from their cursor and still get every event once", func() {
 		// Frames of 16 KiB, so that the slow subscriber's socket buffers fill and the
-		// server sees its backlog grow past 8 events.
+		// server sees its backlog grow past 8 events; 4 ms per event keeps the slow one
+		// under 250 events/s, well below what the writer commits even on a busy machine
+		// (at 1 ms it could keep up with a writer slowed to 700/s, and was never cut).
 		out := lines("fanout", "-subs", "3", "-events", "1500", "-payload", "16384", "-queue-events", "8",
-			"-slow-subs", "1", "-slow-delay", "1ms")
+			"-slow-subs", "1", "-slow-delay", "4ms")
 		Expect(out).To(HaveLen(1))
 		m := out[0]
 		Expect(m["resumes"]).To(BeNumerically(">", 0))
