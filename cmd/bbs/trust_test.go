@@ -3,7 +3,6 @@ package main_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -20,8 +19,8 @@ import (
 	"github.com/onsi/gomega/gexec"
 
 	"github.com/openbbs/bbs/client"
-	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/internal/testcerts"
+	"github.com/openbbs/bbs/internal/testsdk"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -55,16 +54,16 @@ var _ = Describe("bbs trust", func() {
 		sess, url := startHTTPS("--listen", "127.0.0.1:0", "--db", "sqlite://:memory:",
 			"--tls-cert", certs.ServerCert, "--tls-key", certs.ServerKey, "--tls-client-ca", certs.CA)
 		Expect(string(sess.Err.Contents())).To(ContainSubstring(`"client_certificates":true`))
-		sdkWorks(newSDK(url, client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)), "web")
+		testsdk.Works(testsdk.Client(url, client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)), "web")
 
-		roots := caPool(certs.CA)
+		roots := testsdk.CAPool(certs.CA)
 		err := post(url+"/v1/desired_lrp/remove", `{"process_guid":"web"}`, &tls.Config{RootCAs: roots})
 		Expect(err).To(MatchError(ContainSubstring("remote error: tls: certificate required")))
 		other, err := tls.LoadX509KeyPair(certs.OtherClientCert, certs.OtherClientKey)
 		Expect(err).NotTo(HaveOccurred())
 		err = post(url+"/v1/desired_lrp/remove", `{"process_guid":"web"}`, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{other}})
 		Expect(err).To(MatchError(ContainSubstring("remote error: tls:")))
-		_, err = newSDK(url, client.WithTLSFiles(certs.CA, certs.OtherClientCert, certs.OtherClientKey)).SubscribeToEvents(nil)
+		_, err = testsdk.Client(url, client.WithTLSFiles(certs.CA, certs.OtherClientCert, certs.OtherClientKey)).SubscribeToEvents(nil)
 		Expect(err).To(HaveOccurred())
 
 		resp, err := http.Post("http://"+strings.TrimPrefix(url, "https://")+"/v1/desired_lrp/remove", "application/json",
@@ -84,7 +83,7 @@ var _ = Describe("bbs trust", func() {
 		}
 		Expect(err).To(MatchError(ContainSubstring("protocol version")))
 
-		lrps, err := newSDK(url, client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)).DesiredLRPs(context.Background(), models.DesiredLRPFilter{})
+		lrps, err := testsdk.Client(url, client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)).DesiredLRPs(context.Background(), models.DesiredLRPFilter{})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(lrps).To(HaveLen(1), "no refused request removed the LRP")
 
@@ -102,9 +101,9 @@ var _ = Describe("bbs trust", func() {
 			"cors_origins": ["https://console.example.com", "http://localhost:3000"]
 		}`), 0o600)).To(Succeed())
 		_, url := startHTTPS("--config", config)
-		sdkWorks(newSDK(url, client.WithTLSFiles(certs.CA, "", "")), "web")
+		testsdk.Works(testsdk.Client(url, client.WithTLSFiles(certs.CA, "", "")), "web")
 
-		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: caPool(certs.CA)}}}
+		hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: testsdk.CAPool(certs.CA)}}}
 		for origin, status := range map[string]int{"http://localhost:3000": http.StatusNoContent, "https://evil.example": http.StatusForbidden} {
 			req, err := http.NewRequest(http.MethodOptions, url+"/v1/desired_lrps/list", nil)
 			Expect(err).NotTo(HaveOccurred())
@@ -198,54 +197,6 @@ var _ = Describe("bbs trust", func() {
 		)
 	})
 })
-
-// newSDK is an SDK client of url whose calls and stream openings are bounded by 5 s.
-func newSDK(url string, opts ...client.Option) client.Client {
-	GinkgoHelper()
-	opts = append(opts, client.WithTimeout(5*time.Second), client.WithSubscribeTimeout(5*time.Second),
-		client.WithStreamConfig(events.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}))
-	c, err := client.NewClient(url, opts...)
-	Expect(err).NotTo(HaveOccurred())
-	return c
-}
-
-// sdkWorks subscribes to the LRP stream, desires the LRP guid, lists it, and reads its
-// desired_lrp_created event from the stream.
-func sdkWorks(c client.Client, guid string) {
-	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	Expect(c.Ping(ctx)).To(BeTrue())
-	src, err := c.SubscribeToEvents(nil)
-	Expect(err).NotTo(HaveOccurred())
-	defer src.Close()
-	Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: guid, Domain: "apps", RootFs: "docker:///nginx", Instances: 1, MemoryMb: 64})).To(Succeed())
-	lrps, err := c.DesiredLRPs(ctx, models.DesiredLRPFilter{})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(lrps).To(HaveLen(1))
-
-	got := make(chan models.Event, 1)
-	go func() {
-		defer GinkgoRecover()
-		ev, err := src.Next()
-		Expect(err).NotTo(HaveOccurred())
-		got <- ev
-	}()
-	var ev models.Event
-	Eventually(got).WithTimeout(5 * time.Second).Should(Receive(&ev))
-	Expect(ev.EventType()).To(Equal(models.EventTypeDesiredLRPCreated))
-	Expect(ev.Key()).To(Equal(guid))
-}
-
-// caPool is a pool of the certificates of a PEM file.
-func caPool(file string) *x509.CertPool {
-	GinkgoHelper()
-	pem, err := os.ReadFile(file)
-	Expect(err).NotTo(HaveOccurred())
-	pool := x509.NewCertPool()
-	Expect(pool.AppendCertsFromPEM(pem)).To(BeTrue())
-	return pool
-}
 
 // post sends POST url with body over a new connection with cfg, within 5 s; an answer
 // fails the spec (the callers expect the handshake to be refused).

@@ -3,7 +3,6 @@ package server_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"io/fs"
 	"net"
@@ -17,11 +16,10 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/openbbs/bbs/client"
-	"github.com/openbbs/bbs/events"
 	"github.com/openbbs/bbs/internal/api"
 	"github.com/openbbs/bbs/internal/server"
 	"github.com/openbbs/bbs/internal/testcerts"
-	"github.com/openbbs/bbs/models"
+	"github.com/openbbs/bbs/internal/testsdk"
 )
 
 var _ = Describe("Trust", func() {
@@ -149,7 +147,7 @@ var _ = Describe("Trust", func() {
 		It("serves the SDK's unary calls and streams over TLS, and answers nothing to plain HTTP", func() {
 			h := startServer(server.Config{TLSCertFile: certs.ServerCert, TLSKeyFile: certs.ServerKey})
 			Expect(h.srv.URL()).To(Equal("https://" + h.srv.Addr()))
-			sdkWorks(newSDK(h.srv.URL(), client.WithTLSFiles(certs.CA, "", "")), "web")
+			testsdk.Works(testsdk.Client(h.srv.URL(), client.WithTLSFiles(certs.CA, "", "")), "web")
 
 			resp, err := h.client.Post("http://"+h.srv.Addr()+"/v1/desired_lrp/remove", "application/json",
 				strings.NewReader(`{"process_guid":"web"}`))
@@ -163,7 +161,7 @@ var _ = Describe("Trust", func() {
 
 		It("negotiates TLS 1.2 and HTTP/2 or HTTP/1.1, and refuses TLS 1.1", func() {
 			h := startServer(server.Config{TLSCertFile: certs.ServerCert, TLSKeyFile: certs.ServerKey})
-			roots := caPool(certs.CA)
+			roots := testsdk.CAPool(certs.CA)
 			Expect(get(h.srv.URL()+"/v1/ping", &tls.Config{RootCAs: roots, MaxVersion: tls.VersionTLS12})).To(Succeed())
 
 			hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}}
@@ -189,13 +187,13 @@ var _ = Describe("Trust", func() {
 		})
 
 		It("serves a client with a certificate of the client CA: unary calls and streams", func() {
-			sdkWorks(newSDK(h.srv.URL(), client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)), "web")
+			testsdk.Works(testsdk.Client(h.srv.URL(), client.WithTLSFiles(certs.CA, certs.ClientCert, certs.ClientKey)), "web")
 		})
 
 		It("refuses a client without a certificate, and serves it nothing", func() {
-			err := post(h.srv.URL()+"/v1/domains/upsert", `{"domain":"d"}`, &tls.Config{RootCAs: caPool(certs.CA)})
+			err := post(h.srv.URL()+"/v1/domains/upsert", `{"domain":"d"}`, &tls.Config{RootCAs: testsdk.CAPool(certs.CA)})
 			Expect(err).To(MatchError(ContainSubstring("remote error: tls: certificate required")))
-			c := newSDK(h.srv.URL(), client.WithTLSFiles(certs.CA, "", ""))
+			c := testsdk.Client(h.srv.URL(), client.WithTLSFiles(certs.CA, "", ""))
 			Expect(c.Ping(context.Background())).To(BeFalse())
 			_, err = c.SubscribeToEvents(nil)
 			Expect(err).To(HaveOccurred())
@@ -205,64 +203,15 @@ var _ = Describe("Trust", func() {
 		It("refuses a client whose certificate another CA signed, and serves it nothing", func() {
 			other, err := tls.LoadX509KeyPair(certs.OtherClientCert, certs.OtherClientKey)
 			Expect(err).NotTo(HaveOccurred())
-			err = post(h.srv.URL()+"/v1/domains/upsert", `{"domain":"d"}`, &tls.Config{RootCAs: caPool(certs.CA), Certificates: []tls.Certificate{other}})
+			err = post(h.srv.URL()+"/v1/domains/upsert", `{"domain":"d"}`, &tls.Config{RootCAs: testsdk.CAPool(certs.CA), Certificates: []tls.Certificate{other}})
 			Expect(err).To(MatchError(ContainSubstring("remote error: tls:")))
-			c := newSDK(h.srv.URL(), client.WithTLSFiles(certs.CA, certs.OtherClientCert, certs.OtherClientKey))
+			c := testsdk.Client(h.srv.URL(), client.WithTLSFiles(certs.CA, certs.OtherClientCert, certs.OtherClientKey))
 			_, err = c.SubscribeToEvents(nil)
 			Expect(err).To(HaveOccurred())
 			h.expectEvents()
 		})
 	})
 })
-
-// newSDK is an SDK client of url whose calls and stream openings are bounded by 5 s.
-func newSDK(url string, opts ...client.Option) client.Client {
-	GinkgoHelper()
-	opts = append(opts, client.WithTimeout(5*time.Second), client.WithSubscribeTimeout(5*time.Second),
-		client.WithStreamConfig(events.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}))
-	c, err := client.NewClient(url, opts...)
-	Expect(err).NotTo(HaveOccurred())
-	return c
-}
-
-// sdkWorks subscribes to the LRP stream, desires the LRP guid, lists it, and reads its
-// desired_lrp_created event from the stream.
-func sdkWorks(c client.Client, guid string) {
-	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	Expect(c.Ping(ctx)).To(BeTrue())
-	src, err := c.SubscribeToEvents(nil)
-	Expect(err).NotTo(HaveOccurred())
-	defer src.Close()
-	Expect(c.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: guid, Domain: "apps", RootFs: "docker:///nginx", Instances: 1, MemoryMb: 64})).To(Succeed())
-	lrps, err := c.DesiredLRPs(ctx, models.DesiredLRPFilter{})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(lrps).To(HaveLen(1))
-	Expect(lrps[0].ProcessGuid).To(Equal(guid))
-
-	got := make(chan models.Event, 1)
-	go func() {
-		defer GinkgoRecover()
-		ev, err := src.Next()
-		Expect(err).NotTo(HaveOccurred())
-		got <- ev
-	}()
-	var ev models.Event
-	Eventually(got).WithTimeout(5 * time.Second).Should(Receive(&ev))
-	Expect(ev.EventType()).To(Equal(models.EventTypeDesiredLRPCreated))
-	Expect(ev.Key()).To(Equal(guid))
-}
-
-// caPool is a pool of the certificates of a PEM file.
-func caPool(file string) *x509.CertPool {
-	GinkgoHelper()
-	pem, err := os.ReadFile(file)
-	Expect(err).NotTo(HaveOccurred())
-	pool := x509.NewCertPool()
-	Expect(pool.AppendCertsFromPEM(pem)).To(BeTrue())
-	return pool
-}
 
 // get sends GET url over a new connection with cfg, within 5 s, and expects 200.
 func get(url string, cfg *tls.Config) error {
