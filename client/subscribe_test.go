@@ -33,20 +33,8 @@ func next(src events.EventSource) models.Event {
 }
 
 // typeAndKey describes an event for comparisons.
-// typeAndKey labels an event with its type and its record: the process guid, the task
-// guid, or process_guid/index for actual LRP events (whose Key, the instance guid as in
-// BBS, is empty before a claim).
-func typeAndKey(ev models.Event) string {
-	switch e := ev.(type) {
-	case *models.ActualLRPCreatedEvent:
-		return ev.EventType() + " " + e.ActualLrpGroup.Instance.ActualLRPKey.String()
-	case *models.ActualLRPChangedEvent:
-		return ev.EventType() + " " + e.After.Instance.ActualLRPKey.String()
-	case *models.ActualLRPRemovedEvent:
-		return ev.EventType() + " " + e.ActualLrpGroup.Instance.ActualLRPKey.String()
-	}
-	return ev.EventType() + " " + ev.Key()
-}
+// typeAndKey labels an event with its type and its record (models.RecordOf).
+func typeAndKey(ev models.Event) string { return ev.EventType() + " " + models.RecordOf(ev) }
 
 func lastEventID(src events.EventSource) string {
 	GinkgoHelper()

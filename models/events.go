@@ -444,3 +444,34 @@ func traceIDField(e Event) *string {
 	}
 	return nil
 }
+
+// RecordOf names the record an event is about, stably through its whole life: the process
+// guid of a desired LRP event, "process_guid/index" (the instance slot) of an actual LRP
+// event of either view (whose Key, the instance guid, is empty before a claim and changes
+// on a restart), the task guid of a task event, "" for SnapshotEndEvent or an actual LRP
+// event without its instance.
+func RecordOf(e Event) string {
+	slot := func(a *ActualLRP) string {
+		if a == nil {
+			return ""
+		}
+		return a.ActualLRPKey.String()
+	}
+	switch e := e.(type) {
+	case *ActualLRPCreatedEvent:
+		return slot(e.ActualLrpGroup.resolved())
+	case *ActualLRPChangedEvent:
+		return slot(e.After.resolved())
+	case *ActualLRPRemovedEvent:
+		return slot(e.ActualLrpGroup.resolved())
+	case *ActualLRPCrashedEvent:
+		return e.ActualLRPKey.String()
+	case *ActualLRPInstanceCreatedEvent:
+		return slot(e.ActualLrp)
+	case *ActualLRPInstanceChangedEvent:
+		return e.ActualLRPKey.String()
+	case *ActualLRPInstanceRemovedEvent:
+		return slot(e.ActualLrp)
+	}
+	return e.Key()
+}

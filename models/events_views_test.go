@@ -186,3 +186,28 @@ var _ = Describe("Event views", func() {
 		})
 	})
 })
+
+var _ = Describe("RecordOf", func() {
+	It("names the record of every event: the slot of an actual LRP, else Key", func() {
+		k := models.NewActualLRPKey("pg-1", 2, "d")
+		unclaimed := models.NewUnclaimedActualLRP(k, "e", 1)
+		running := unclaimed.Copy()
+		running.ActualLRPInstanceKey = models.NewActualLRPInstanceKey("ig-1", "cell-a")
+		running.State = models.ActualLRPStateRunning
+		for _, ev := range []models.Event{
+			models.NewActualLRPCreatedEvent(unclaimed.ToActualLRPGroup()),
+			models.NewActualLRPChangedEvent(unclaimed.ToActualLRPGroup(), running.ToActualLRPGroup()),
+			models.NewActualLRPRemovedEvent(running.ToActualLRPGroup()),
+			models.NewActualLRPCrashedEvent(running, unclaimed),
+			models.NewActualLRPInstanceCreatedEvent(unclaimed, ""),
+			models.NewActualLRPInstanceChangedEvent(unclaimed, running, ""),
+			models.NewActualLRPInstanceRemovedEvent(running, ""),
+		} {
+			Expect(models.RecordOf(ev)).To(Equal("pg-1/2"), ev.EventType())
+		}
+		Expect(models.RecordOf(models.NewDesiredLRPCreatedEvent(&models.DesiredLRP{ProcessGuid: "pg-1"}, ""))).To(Equal("pg-1"))
+		Expect(models.RecordOf(models.NewTaskCreatedEvent(&models.Task{TaskGuid: "tg"}))).To(Equal("tg"))
+		Expect(models.RecordOf(&models.ActualLRPCreatedEvent{})).To(BeEmpty())
+		Expect(models.RecordOf(&models.SnapshotEndEvent{})).To(BeEmpty())
+	})
+})

@@ -125,33 +125,7 @@ type event struct {
 // String is "type record": the record is Key() for desired LRP and task events, the
 // instance slot ("process_guid/index") for actual LRP events, whose Key() is the instance
 // guid (BBS's).
-func (e event) String() string { return e.Type + " " + label(e.Event) }
-
-// label is the record an event is about (see event.String).
-func label(ev models.Event) string {
-	group := func(g *models.ActualLRPGroup) string {
-		a, _, err := g.Resolve()
-		Expect(err).NotTo(HaveOccurred())
-		return a.ActualLRPKey.String()
-	}
-	switch e := ev.(type) {
-	case *models.ActualLRPCreatedEvent:
-		return group(e.ActualLrpGroup)
-	case *models.ActualLRPChangedEvent:
-		return group(e.After)
-	case *models.ActualLRPRemovedEvent:
-		return group(e.ActualLrpGroup)
-	case *models.ActualLRPCrashedEvent:
-		return e.ActualLRPKey.String()
-	case *models.ActualLRPInstanceCreatedEvent:
-		return e.ActualLrp.ActualLRPKey.String()
-	case *models.ActualLRPInstanceChangedEvent:
-		return e.ActualLRPKey.String()
-	case *models.ActualLRPInstanceRemovedEvent:
-		return e.ActualLrp.ActualLRPKey.String()
-	}
-	return ev.Key()
-}
+func (e event) String() string { return e.Type + " " + models.RecordOf(e.Event) }
 
 // newEvents returns the log records appended since the last call, decoded, in order.
 func (h *harness) newEvents() []event {

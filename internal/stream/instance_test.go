@@ -118,7 +118,7 @@ func expectInstanceView(g, inst sse.Event) {
 	ev, err := models.DecodeEvent(inst.Name, inst.Data)
 	Expect(err).NotTo(HaveOccurred())
 	if inst.Name != models.EventTypeSnapshotEnd {
-		Expect(label(ev)).NotTo(BeEmpty())
+		Expect(models.RecordOf(ev)).NotTo(BeEmpty())
 	}
 }
 

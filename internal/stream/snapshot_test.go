@@ -73,17 +73,17 @@ func (s lrpState) apply(ev sse.Event) {
 	case *models.DesiredLRPRemovedEvent:
 		delete(s.Desired, e.Key())
 	case *models.ActualLRPCreatedEvent:
-		s.Actual[label(e)] = s.actualJSON(e.ActualLrpGroup.Instance)
+		s.Actual[models.RecordOf(e)] = s.actualJSON(e.ActualLrpGroup.Instance)
 	case *models.ActualLRPChangedEvent:
-		s.Actual[label(e)] = s.actualJSON(e.After.Instance)
+		s.Actual[models.RecordOf(e)] = s.actualJSON(e.After.Instance)
 	case *models.ActualLRPRemovedEvent:
-		delete(s.Actual, label(e))
+		delete(s.Actual, models.RecordOf(e))
 	case *models.ActualLRPInstanceCreatedEvent:
-		s.Actual[label(e)] = s.actualJSON(e.ActualLrp)
+		s.Actual[models.RecordOf(e)] = s.actualJSON(e.ActualLrp)
 	case *models.ActualLRPInstanceChangedEvent:
-		s.Actual[label(e)] = toJSON(e.After)
+		s.Actual[models.RecordOf(e)] = toJSON(e.After)
 	case *models.ActualLRPInstanceRemovedEvent:
-		delete(s.Actual, label(e))
+		delete(s.Actual, models.RecordOf(e))
 	case *models.ActualLRPCrashedEvent:
 	default:
 		Fail("unexpected event " + ev.Name)

@@ -310,34 +310,7 @@ func keyed(name string, data []byte) string {
 	GinkgoHelper()
 	ev, err := models.DecodeEvent(name, data)
 	Expect(err).NotTo(HaveOccurred())
-	return name + " " + label(ev)
-}
-
-// label is the record an event is about (see keyed).
-func label(ev models.Event) string {
-	GinkgoHelper()
-	group := func(g *models.ActualLRPGroup) string {
-		a, _, err := g.Resolve()
-		Expect(err).NotTo(HaveOccurred())
-		return a.ActualLRPKey.String()
-	}
-	switch e := ev.(type) {
-	case *models.ActualLRPCreatedEvent:
-		return group(e.ActualLrpGroup)
-	case *models.ActualLRPChangedEvent:
-		return group(e.After)
-	case *models.ActualLRPRemovedEvent:
-		return group(e.ActualLrpGroup)
-	case *models.ActualLRPCrashedEvent:
-		return e.ActualLRPKey.String()
-	case *models.ActualLRPInstanceCreatedEvent:
-		return e.ActualLrp.ActualLRPKey.String()
-	case *models.ActualLRPInstanceChangedEvent:
-		return e.ActualLRPKey.String()
-	case *models.ActualLRPInstanceRemovedEvent:
-		return e.ActualLrp.ActualLRPKey.String()
-	}
-	return ev.Key()
+	return name + " " + models.RecordOf(ev)
 }
 
 // keys returns the received events (without snapshot_end and stream_end) as "type key".
