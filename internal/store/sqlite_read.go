@@ -57,26 +57,7 @@ func (r *reader) DesiredLRP(processGuid string) (*models.DesiredLRP, error) {
 }
 
 func (r *reader) DesiredLRPs(filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
-	q := `SELECT data FROM desired_lrps`
-	var w where
-	if filter.Domain != "" {
-		w.add("domain = ?", filter.Domain)
-	}
-	if len(filter.ProcessGuids) > 0 {
-		guids, err := models.Marshal(filter.ProcessGuids)
-		if err != nil {
-			return nil, fmt.Errorf("store: encoding the process guid filter: %w", err)
-		}
-		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
-	}
-	lrps, err := list[models.DesiredLRP](r, "desired lrps", q+w.sql()+` ORDER BY process_guid`, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.revealDesiredLRPs(lrps...); err != nil {
-		return nil, err
-	}
-	return lrps, nil
+	return Collect(r.DesiredLRPsAfter(filter, ""))
 }
 
 func (r *reader) ActualLRP(processGuid string, index int32) (*models.ActualLRP, error) {
@@ -93,28 +74,7 @@ func (r *reader) ActualLRP(processGuid string, index int32) (*models.ActualLRP, 
 }
 
 func (r *reader) ActualLRPs(filter models.ActualLRPFilter) ([]*models.ActualLRP, error) {
-	q := `SELECT data FROM actual_lrps`
-	var w where
-	if filter.ProcessGuid != "" {
-		w.add("process_guid = ?", filter.ProcessGuid)
-	}
-	if len(filter.ProcessGuids) > 0 {
-		guids, err := models.Marshal(filter.ProcessGuids)
-		if err != nil {
-			return nil, fmt.Errorf("store: encoding the process guid filter: %w", err)
-		}
-		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
-	}
-	if filter.Index != nil {
-		w.add("idx = ?", *filter.Index)
-	}
-	if filter.Domain != "" {
-		w.add("domain = ?", filter.Domain)
-	}
-	if filter.CellID != "" {
-		w.add("cell_id = ?", filter.CellID)
-	}
-	return list[models.ActualLRP](r, "actual lrps", q+w.sql()+` ORDER BY process_guid, idx, presence`, w.args...)
+	return Collect(r.ActualLRPsAfter(filter, nil))
 }
 
 func (r *reader) ActualLRPRows(processGuid string, index int32) ([]*models.ActualLRP, error) {
@@ -175,22 +135,7 @@ func (r *reader) Task(taskGuid string) (*models.Task, error) {
 }
 
 func (r *reader) Tasks(filter models.TaskFilter) ([]*models.Task, error) {
-	q := `SELECT data FROM tasks`
-	var w where
-	if filter.Domain != "" {
-		w.add("domain = ?", filter.Domain)
-	}
-	if filter.CellID != "" {
-		w.add("cell_id = ?", filter.CellID)
-	}
-	tasks, err := list[models.Task](r, "tasks", q+w.sql()+` ORDER BY task_guid`, w.args...)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.revealTasks(tasks...); err != nil {
-		return nil, err
-	}
-	return tasks, nil
+	return Collect(r.TasksAfter(filter, ""))
 }
 
 func (r *reader) Domains(now int64) ([]string, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"time"
 
@@ -64,6 +65,29 @@ type ReadTx interface {
 	Domains(now int64) ([]string, error)
 	// Head is the sequence of the last log record visible to this transaction (0: none).
 	Head() uint64
+
+	// The iterators read a list as it is consumed, in constant memory, in the order of the
+	// slice methods, starting strictly after a position ("" or nil: from the first). Stop
+	// one by breaking out of the loop; an error is yielded once (with a zero value) and
+	// ends the sequence. Like the ReadTx, a sequence must be consumed during the call that
+	// made the transaction.
+
+	// DesiredLRPsAfter yields the matching LRPs whose process guid is after after.
+	DesiredLRPsAfter(filter models.DesiredLRPFilter, after string) iter.Seq2[*models.DesiredLRP, error]
+	// ActualLRPsAfter yields the matching rows (every presence) after the row at after.
+	ActualLRPsAfter(filter models.ActualLRPFilter, after *ActualLRPPosition) iter.Seq2[*models.ActualLRP, error]
+	// TasksAfter yields the matching tasks whose task guid is after after.
+	TasksAfter(filter models.TaskFilter, after string) iter.Seq2[*models.Task, error]
+	// LogAfter yields the log records with Seq > after visible to this transaction (up to
+	// Head), in order.
+	LogAfter(after uint64) iter.Seq2[Record, error]
+}
+
+// ActualLRPPosition is a row of actual_lrps in list order: process guid, index, presence.
+type ActualLRPPosition struct {
+	ProcessGuid string
+	Index       int32
+	Presence    models.ActualLRP_Presence
 }
 
 // Tx is a write transaction. Everything done through it, the state changes and the events
