@@ -90,13 +90,7 @@ func ttlSeconds(ttl time.Duration) int64 {
 
 // DesiredLRPs implements Client.
 func (c *client) DesiredLRPs(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
-	var out struct {
-		DesiredLRPs []*models.DesiredLRP `json:"desired_lrps"`
-	}
-	if err := c.post(ctx, pathDesiredLRPsList, read, filter, &out); err != nil {
-		return nil, err
-	}
-	return nonNil(out.DesiredLRPs), nil
+	return listAll[*models.DesiredLRP](ctx, c, pathDesiredLRPsList, filter)
 }
 
 // DesiredLRPByProcessGuid implements Client.
@@ -116,13 +110,7 @@ type processGuidBody struct {
 
 // DesiredLRPSchedulingInfos implements Client.
 func (c *client) DesiredLRPSchedulingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error) {
-	var out struct {
-		Infos []*models.DesiredLRPSchedulingInfo `json:"desired_lrp_scheduling_infos"`
-	}
-	if err := c.post(ctx, pathSchedulingInfos, read, filter, &out); err != nil {
-		return nil, err
-	}
-	return nonNil(out.Infos), nil
+	return listAll[*models.DesiredLRPSchedulingInfo](ctx, c, pathSchedulingInfos, filter)
 }
 
 // DesiredLRPSchedulingInfoByProcessGuid implements Client.
@@ -141,16 +129,10 @@ func (c *client) DesiredLRPSchedulingInfoByProcessGuid(ctx context.Context, proc
 
 // DesiredLRPRoutingInfos implements Client.
 func (c *client) DesiredLRPRoutingInfos(ctx context.Context, filter models.DesiredLRPFilter) ([]*models.DesiredLRP, error) {
-	var out struct {
-		DesiredLRPs []*models.DesiredLRP `json:"desired_lrps"`
-	}
 	in := struct {
 		ProcessGuids []string `json:"process_guids,omitempty"`
 	}{filter.ProcessGuids}
-	if err := c.post(ctx, pathRoutingInfos, read, in, &out); err != nil {
-		return nil, err
-	}
-	return nonNil(out.DesiredLRPs), nil
+	return listAll[*models.DesiredLRP](ctx, c, pathRoutingInfos, in)
 }
 
 // DesireLRP implements Client.
@@ -183,13 +165,7 @@ func (c *client) RemoveDesiredLRP(ctx context.Context, processGuid string) error
 
 // ActualLRPs implements Client.
 func (c *client) ActualLRPs(ctx context.Context, filter models.ActualLRPFilter) ([]*models.ActualLRP, error) {
-	var out struct {
-		ActualLRPs []*models.ActualLRP `json:"actual_lrps"`
-	}
-	if err := c.post(ctx, pathActualLRPsList, read, filter, &out); err != nil {
-		return nil, err
-	}
-	return nonNil(out.ActualLRPs), nil
+	return listAll[*models.ActualLRP](ctx, c, pathActualLRPsList, filter)
 }
 
 // ClaimActualLRP implements Client.
@@ -284,13 +260,7 @@ func (c *client) RetireActualLRP(ctx context.Context, key *models.ActualLRPKey) 
 
 // Tasks implements Client.
 func (c *client) Tasks(ctx context.Context, filter models.TaskFilter) ([]*models.Task, error) {
-	var out struct {
-		Tasks []*models.Task `json:"tasks"`
-	}
-	if err := c.post(ctx, pathTasksList, read, filter, &out); err != nil {
-		return nil, err
-	}
-	return nonNil(out.Tasks), nil
+	return listAll[*models.Task](ctx, c, pathTasksList, filter)
 }
 
 type taskGuidBody struct {

@@ -144,6 +144,8 @@ type client struct {
 	retry   RetryPolicy
 	log     *slog.Logger
 	sconf   events.Config
+	// pageSize is the limit of each page of a list (0: one request).
+	pageSize int
 }
 
 var _ Client = (*client)(nil)
@@ -181,15 +183,19 @@ func NewClient(url string, opts ...Option) (Client, error) {
 	if s.subscribe != 0 {
 		s.stream.ConnectTimeout = s.subscribe
 	}
+	if !s.pageSizeSet {
+		s.pageSize = DefaultListPageSize
+	}
 	return &client{
-		base:    base,
-		http:    hc,
-		stream:  &sc,
-		token:   s.token,
-		timeout: s.timeout,
-		retry:   s.retry,
-		log:     log,
-		sconf:   s.stream,
+		base:     base,
+		http:     hc,
+		stream:   &sc,
+		token:    s.token,
+		timeout:  s.timeout,
+		retry:    s.retry,
+		log:      log,
+		sconf:    s.stream,
+		pageSize: s.pageSize,
 	}, nil
 }
 

@@ -20,14 +20,16 @@ type Option func(*settings) error
 const DefaultTimeout = 30 * time.Second
 
 type settings struct {
-	httpClient *http.Client
-	tlsConfig  *tls.Config
-	token      string
-	timeout    time.Duration
-	retry      RetryPolicy
-	logger     *slog.Logger
-	stream     events.Config
-	subscribe  time.Duration // events.Config.ConnectTimeout; 0 keeps the stream config's
+	httpClient  *http.Client
+	tlsConfig   *tls.Config
+	token       string
+	timeout     time.Duration
+	retry       RetryPolicy
+	logger      *slog.Logger
+	stream      events.Config
+	subscribe   time.Duration // events.Config.ConnectTimeout; 0 keeps the stream config's
+	pageSize    int           // WithListPageSize
+	pageSizeSet bool
 }
 
 // WithHTTPClient makes the client send its requests with c (its transport, cookies,

@@ -22,7 +22,7 @@ var bbsPath string
 
 var _ = BeforeSuite(func() {
 	var err error
-	bbsPath, err = gexec.Build("github.com/openbbs/bbs/cmd/bbs", "-race")
+	bbsPath, err = gexec.Build("github.com/openbbs/bbs/cmd/bbs")
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(gexec.CleanupBuildArtifacts)
 })

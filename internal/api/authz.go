@@ -59,10 +59,10 @@ func cellOf(req any) (cell string, ok bool) {
 		return k.CellId, true
 	}
 	switch r := req.(type) {
-	case *models.ActualLRPFilter:
-		return r.CellID, true
-	case *models.TaskFilter:
-		return r.CellID, true
+	case *actualListRequest:
+		return r.Filter.CellID, true
+	case *taskListRequest:
+		return r.Filter.CellID, true
 	case *claimRequest:
 		return ik(r.InstanceKey)
 	case *startRequest:

@@ -52,6 +52,7 @@ func FuzzRequestBody(f *testing.F) {
 		`{"domain":"d","ttl":9223372036854775807}`,
 		`{"cell_presence":{"cell_id":"c","rep_address":"a:1"},"ttl":30}`,
 		`{"cell_id":"c"}`,
+		`{"domain":"d","limit":1}`, `{"limit":1,"continue":"eyJzIjoiYSIsImgiOjEsImYiOiJ4IiwiYSI6eyJnIjoicCJ9fQ"}`,
 		`{`, `[]`, `null`, `{"a":1}`, "{}\x00",
 	} {
 		f.Add(uint8(i), seed)

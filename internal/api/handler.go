@@ -60,6 +60,9 @@ type Config struct {
 	// API and read its answers, streams included (see crossOrigin); ["*"] means every
 	// origin; nil means none: no CORS headers at all. New checks them (CheckCORSOrigins).
 	CORSOrigins []string
+	// ListWriteTimeout bounds each write of a list answer (a chunk of 32 KiB at most): a
+	// client that stops reading a list loses it after that long; 0 means 30 s.
+	ListWriteTimeout time.Duration
 }
 
 type handler struct {
@@ -71,6 +74,8 @@ type handler struct {
 	latency       *prometheus.HistogramVec
 	auth          *auth.Authenticator
 	limits        *limiter
+	// listWriteTimeout is Config.ListWriteTimeout or its default.
+	listWriteTimeout time.Duration
 	// methods lists the methods of every registered path, for 405 answers.
 	methods map[string][]string
 	// streams holds the handler of each stream route by path, for the GET requests that
@@ -109,6 +114,9 @@ func New(cfg Config) (http.Handler, error) {
 	if h.maxBytes <= 0 {
 		h.maxBytes = DefaultMaxRequestBytes
 	}
+	if h.listWriteTimeout = cfg.ListWriteTimeout; h.listWriteTimeout <= 0 {
+		h.listWriteTimeout = DefaultListWriteTimeout
+	}
 	if h.healthTimeout <= 0 {
 		h.healthTimeout = 2 * time.Second
 	}
@@ -137,6 +145,7 @@ func New(cfg Config) (http.Handler, error) {
 		h.stream("/v1/events/tasks", cfg.Streams.Handler(models.StreamTask))
 	}
 	h.domainRoutes()
+	h.listRoutes()
 	h.lrpRoutes()
 	h.taskRoutes()
 	h.cellRoutes()

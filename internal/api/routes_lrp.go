@@ -53,9 +53,6 @@ type (
 		Index       int32                        `json:"index"`
 		InstanceKey *models.ActualLRPInstanceKey `json:"instance_key"`
 	}
-	routingInfosRequest struct {
-		ProcessGuids []string `json:"process_guids,omitempty"`
-	}
 	retireRequest struct {
 		ActualLRPKey *models.ActualLRPKey `json:"actual_lrp_key"`
 	}
@@ -82,30 +79,12 @@ func (h *handler) domainRoutes() {
 
 func (h *handler) lrpRoutes() {
 	s := h.svc
-	h.post("/v1/desired_lrps/list", unary(h, true, func(ctx context.Context, req *models.DesiredLRPFilter) (any, error) {
-		lrps, err := s.DesiredLRPs(ctx, *req)
-		if err != nil {
-			return nil, err
-		}
-		return map[string][]*models.DesiredLRP{"desired_lrps": lrps}, nil
-	}))
 	h.post("/v1/desired_lrps/get_by_process_guid", unary(h, false, func(ctx context.Context, req *processGuidRequest) (any, error) {
 		lrp, err := s.DesiredLRPByProcessGuid(ctx, req.ProcessGuid)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]*models.DesiredLRP{"desired_lrp": lrp}, nil
-	}))
-	h.post("/v1/desired_lrps/scheduling_infos/list", unary(h, true, func(ctx context.Context, req *models.DesiredLRPFilter) (any, error) {
-		lrps, err := s.DesiredLRPs(ctx, *req)
-		if err != nil {
-			return nil, err
-		}
-		infos := make([]models.DesiredLRPSchedulingInfo, len(lrps))
-		for i, d := range lrps {
-			infos[i] = d.DesiredLRPSchedulingInfo()
-		}
-		return map[string][]models.DesiredLRPSchedulingInfo{"desired_lrp_scheduling_infos": infos}, nil
 	}))
 	h.post("/v1/desired_lrps/scheduling_infos/get_by_process_guid", unary(h, false, func(ctx context.Context, req *processGuidRequest) (any, error) {
 		lrp, err := s.DesiredLRPByProcessGuid(ctx, req.ProcessGuid)
@@ -114,17 +93,6 @@ func (h *handler) lrpRoutes() {
 		}
 		info := lrp.DesiredLRPSchedulingInfo()
 		return map[string]*models.DesiredLRPSchedulingInfo{"desired_lrp_scheduling_info": &info}, nil
-	}))
-	h.post("/v1/desired_lrps/routing_infos/list", unary(h, true, func(ctx context.Context, req *routingInfosRequest) (any, error) {
-		lrps, err := s.DesiredLRPs(ctx, models.DesiredLRPFilter{ProcessGuids: req.ProcessGuids})
-		if err != nil {
-			return nil, err
-		}
-		infos := make([]models.DesiredLRP, len(lrps))
-		for i, d := range lrps {
-			infos[i] = d.DesiredLRPRoutingInfo()
-		}
-		return map[string][]models.DesiredLRP{"desired_lrps": infos}, nil
 	}))
 	h.post("/v1/desired_lrp/desire", unary(h, false, func(ctx context.Context, req *desireLRPRequest) (any, error) {
 		return nil, s.DesireLRP(ctx, req.DesiredLRP)
@@ -136,13 +104,6 @@ func (h *handler) lrpRoutes() {
 		return nil, s.RemoveDesiredLRP(ctx, req.ProcessGuid)
 	}))
 
-	h.post("/v1/actual_lrps/list", unary(h, true, func(ctx context.Context, req *models.ActualLRPFilter) (any, error) {
-		lrps, err := s.ActualLRPs(ctx, *req)
-		if err != nil {
-			return nil, err
-		}
-		return map[string][]*models.ActualLRP{"actual_lrps": lrps}, nil
-	}))
 	h.post("/v1/actual_lrps/claim", unary(h, false, func(ctx context.Context, req *claimRequest) (any, error) {
 		return nil, s.ClaimActualLRP(ctx, req.ProcessGuid, req.Index, req.InstanceKey)
 	}))

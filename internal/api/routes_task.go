@@ -35,13 +35,6 @@ type (
 
 func (h *handler) taskRoutes() {
 	s := h.svc
-	h.post("/v1/tasks/list", unary(h, true, func(ctx context.Context, req *models.TaskFilter) (any, error) {
-		tasks, err := s.Tasks(ctx, *req)
-		if err != nil {
-			return nil, err
-		}
-		return map[string][]*models.Task{"tasks": tasks}, nil
-	}))
 	h.post("/v1/tasks/get_by_task_guid", unary(h, false, func(ctx context.Context, req *taskGuidRequest) (any, error) {
 		task, err := s.TaskByGuid(ctx, req.TaskGuid)
 		if err != nil {

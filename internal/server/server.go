@@ -112,7 +112,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock,
-		Keys: keys, Logger: s.log.With("component", "store")})
+		ReadConns: readConns(cfg.MaxInflightLists),
+		Keys:      keys, Logger: s.log.With("component", "store")})
 	if err != nil {
 		return nil, fmt.Errorf("server: opening the store %s: %w", cfg.DB, err)
 	}
@@ -285,4 +286,14 @@ func (s *Server) doShutdown(ctx context.Context) error {
 		s.log.Info("stopped")
 	}
 	return errors.Join(errs...)
+}
+
+// readConns is the store's bound on read connections: 8 for the server's short reads,
+// plus one for each list that may be in flight (a list holds its read for as long as its
+// client takes to receive it).
+func readConns(maxInflightLists int) int {
+	if maxInflightLists <= 0 {
+		maxInflightLists = api.DefaultMaxInflightLists
+	}
+	return 8 + maxInflightLists
 }

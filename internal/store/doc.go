@@ -50,8 +50,8 @@
 // The path MemoryPath (":memory:") opens a private in-memory database (a uniquely named
 // shared-cache memory database) that lives until Close. It has no WAL: its reads and its
 // commits exclude each other (a View waits for the batch being committed, a batch waits
-// for the Views in progress), so long Views delay writes. It is meant for tests and
-// development.
+// for the Views in progress), so long Views delay writes (a list answered to a slow
+// client holds up every commit until it is sent). It is meant for tests and development.
 //
 // Checkpoints: the write connection never checkpoints (wal_autocheckpoint off), so no
 // commit waits for the WAL to be copied into the database file. A checkpointer goroutine,
@@ -60,9 +60,13 @@
 // writer and the readers); the WAL file is truncated to 64 MiB when SQLite restarts it.
 //
 // Connections: one write connection, used only by the committer goroutine, and a pool of
-// up to 8 read-only connections for View, ReadLog and LogBounds, which run concurrently
+// read-only connections (Options.ReadConns, 8 by default, 8 kept while idle, each with a
+// page cache of at most 1 MiB) for View, ReadLog and LogBounds, which run concurrently
 // with writes: in WAL mode every read transaction sees one committed snapshot. View opens
-// an explicit read transaction, so Head and every read of its function agree.
+// an explicit read transaction, so Head and every read of its function agree. A View may
+// last as long as its caller likes (a list written to a slow client): it holds its
+// connection, and its snapshot keeps the checkpointer from copying the WAL past it, but it
+// holds up no commit.
 //
 // Group commit: Update queues its function for the committer, which takes up to
 // Options.MaxBatch queued requests, opens one BEGIN IMMEDIATE transaction, runs each

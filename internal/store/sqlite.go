@@ -23,8 +23,9 @@ const MemoryPath = ":memory:"
 
 const (
 	defaultMaxBatch = 256
-	// maxReaders is the size of the pool of read connections.
-	maxReaders = 8
+	// defaultReadConns is the most read connections open at once when Options.ReadConns
+	// is 0, and always the most kept open while idle.
+	defaultReadConns = 8
 )
 
 // busyTimeoutMs bounds how long a connection waits for a lock held by another connection
@@ -33,12 +34,14 @@ var busyTimeoutMs = 10000
 
 // sqliteStore is the embedded implementation of Store. mu and memMu are never held together.
 type sqliteStore struct {
-	id       string
-	memory   bool
-	clock    func() time.Time
-	onCommit func([]Record)
-	maxBatch int
-	log      *slog.Logger
+	id     string
+	memory bool
+	// readConns is Options.ReadConns.
+	readConns int
+	clock     func() time.Time
+	onCommit  func([]Record)
+	maxBatch  int
+	log       *slog.Logger
 	// probeEvery is how often the committer probes while the store cannot write.
 	probeEvery time.Duration
 	// dir is the directory of a file store's database ("" for :memory:).
@@ -108,6 +111,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		maxBatch:   opts.MaxBatch,
 		log:        opts.Logger,
 		probeEvery: opts.ProbeInterval,
+		readConns:  opts.ReadConns,
 		stmts:      make(map[string]*sql.Stmt),
 		done:       make(chan struct{}),
 	}
@@ -182,7 +186,7 @@ func sqliteDSNs(path string) (writeDSN, readDSN, checkpointDSN string, err error
 	writeDSN = u + "?" + busy +
 		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(0)" +
 		"&_pragma=wal_autocheckpoint(0)" + fmt.Sprintf("&_pragma=journal_size_limit(%d)", walSizeLimit)
-	readDSN = u + "?" + busy + "&_pragma=query_only(1)&_pragma=mmap_size(268435456)"
+	readDSN = u + "?" + busy + "&_pragma=query_only(1)&_pragma=cache_size(-1024)"
 	checkpointDSN = u + "?" + busy
 	return writeDSN, readDSN, checkpointDSN, nil
 }
@@ -222,8 +226,12 @@ func (s *sqliteStore) open(ctx context.Context, writeDSN, readDSN, checkpointDSN
 	if err != nil {
 		return fmt.Errorf("store: opening sqlite readers: %w", err)
 	}
-	s.rdb.SetMaxOpenConns(maxReaders)
-	s.rdb.SetMaxIdleConns(maxReaders)
+	readConns := s.readConns
+	if readConns <= 0 {
+		readConns = defaultReadConns
+	}
+	s.rdb.SetMaxOpenConns(readConns)
+	s.rdb.SetMaxIdleConns(min(readConns, defaultReadConns))
 	s.rdb.SetConnMaxLifetime(0)
 	s.rdb.SetConnMaxIdleTime(0)
 	// Open the first reader now, so that a store that cannot be read fails to open.

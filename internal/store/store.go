@@ -187,6 +187,11 @@ type Options struct {
 	// first open) or a random key for MemoryPath. With Keys, an existing key file's key
 	// joins them as an inactive key.
 	Keys *encryption.KeyRing
+	// ReadConns bounds the read connections open at once (View, ReadLog, LogBounds); 0
+	// means 8. A View that answers a list holds its connection for as long as the list's
+	// client takes to receive it, so a server gives lists connections of their own on top
+	// of the 8 (at most 8 are kept open while idle).
+	ReadConns int
 	// Logger receives the store's logs (one line at open on the secrets at rest, a warning
 	// for a key file others can read, a line when the store stops being able to write and
 	// one when it can again); nil means discard.
