@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -121,5 +122,45 @@ var _ = Describe("a full disk", func() {
 		}
 		Expect(got).To(Equal(acked))
 		Consistently(streamed).WithTimeout(200 * time.Millisecond).ShouldNot(Receive())
+	})
+})
+
+var _ = Describe("a database file that cannot be written", func() {
+	It("answers writes 503 Unavailable while its files are read-only (immutable), and recovers when they are writable again", func() {
+		chattr, err := exec.LookPath("chattr")
+		if err != nil {
+			Skip("chattr is not installed: this spec makes the database files immutable with it")
+		}
+		dir := GinkgoT().TempDir()
+		db := filepath.Join(dir, "bbs.db")
+		h := startServer(server.Config{DB: "sqlite://" + db})
+		h.ok("/v1/desired_lrp/desire", map[string]any{"desired_lrp": desiredLRPJSON("web-0", 1)})
+		h.expectEvents("desired_lrp_created web-0", "actual_lrp_created web-0/0")
+		files := []string{db, db + "-wal"}
+		if out, err := exec.Command(chattr, append([]string{"+i"}, files...)...).CombinedOutput(); err != nil {
+			Skip(fmt.Sprintf("this file system cannot make files immutable (%s)", strings.TrimSpace(string(out))))
+		}
+		writable := func() {
+			_ = exec.Command(chattr, append([]string{"-i"}, files...)...).Run()
+		}
+		DeferCleanup(writable)
+		healthStatus := func() int {
+			status, _, _ := h.do(http.MethodGet, "/healthz", "")
+			return status
+		}
+
+		state := h.state()
+		status, body, hdr := h.do(http.MethodPost, "/v1/desired_lrp/desire", encode(map[string]any{"desired_lrp": desiredLRPJSON("web-1", 1)}))
+		expectError(status, body, http.StatusServiceUnavailable, models.Unavailable)
+		Expect(hdr.Get("Retry-After")).To(Equal("1"))
+		Expect(healthStatus()).To(Equal(http.StatusServiceUnavailable))
+		h.fails("/v1/desired_lrps/get_by_process_guid", map[string]any{"process_guid": "web-1"}, http.StatusNotFound, models.ResourceNotFound)
+		Expect(h.state()).To(Equal(state), "nothing changed")
+		Expect(h.newEvents()).To(BeEmpty(), "no event of the refused write")
+
+		writable()
+		Eventually(healthStatus).WithTimeout(10 * time.Second).Should(Equal(http.StatusOK))
+		h.ok("/v1/desired_lrp/desire", map[string]any{"desired_lrp": desiredLRPJSON("web-1", 1)})
+		h.expectEvents("desired_lrp_created web-1", "actual_lrp_created web-1/0")
 	})
 })
