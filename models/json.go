@@ -25,6 +25,13 @@ func Unmarshal(data []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
+// UnmarshalTrusted decodes data into v as Unmarshal does, for JSON this program encoded
+// itself (the records of its own store): it skips the checks for duplicate member names
+// and invalid UTF-8, which such data cannot have and which cost a third of the decoding.
+func UnmarshalTrusted(data []byte, v any) error {
+	return json.Unmarshal(data, v, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+}
+
 // UnmarshalStrict decodes data into v as the server decodes a request body: a member that
 // v does not know, a member named twice, a name that differs from a field's only by case
 // (it is not that field, so it is unknown) and invalid UTF-8 are all errors, and so is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/models"
@@ -64,6 +65,8 @@ func (r *ConvergenceResult) add(o ConvergenceResult) {
 // the pass goes on; the errors are returned joined.
 func (s *Service) Converge(ctx context.Context) (ConvergenceResult, error) {
 	var res ConvergenceResult
+	start := time.Now()
+	defer func() { s.m.duration.Observe(time.Since(start).Seconds()) }()
 	guids, err := s.convergenceCandidates(ctx)
 	if err != nil {
 		return res, fmt.Errorf("lifecycle: convergence read: %w", err)
@@ -102,13 +105,19 @@ func (s *Service) convergenceCandidates(ctx context.Context) ([]string, error) {
 	now := s.clock().UnixNano()
 	set := map[string]bool{}
 	err := s.store.View(ctx, func(tx store.ReadTx) error {
-		desired, err := tx.DesiredLRPs(models.DesiredLRPFilter{})
-		if err != nil {
-			return err
+		want := map[string]int32{}
+		for d, err := range tx.DesiredLRPSummaries() {
+			if err != nil {
+				return err
+			}
+			want[d.ProcessGuid] = d.Instances
 		}
-		actuals, err := tx.ActualLRPs(models.ActualLRPFilter{})
-		if err != nil {
-			return err
+		var actuals []store.ActualLRPSummary
+		for a, err := range tx.ActualLRPSummaries() {
+			if err != nil {
+				return err
+			}
+			actuals = append(actuals, a)
 		}
 		cells, err := tx.Cells()
 		if err != nil {
@@ -123,21 +132,17 @@ func (s *Service) convergenceCandidates(ctx context.Context) ([]string, error) {
 		for _, c := range cells {
 			cellByID[c.Presence.CellId] = c
 		}
-		want := make(map[string]int32, len(desired))
-		for _, d := range desired {
-			want[d.ProcessGuid] = d.Instances
-		}
 		s.m.observeInstances(actuals)
-		have := make(map[string]int32, len(desired))
+		have := make(map[string]int32, len(want))
 		running := map[models.ActualLRPKey]bool{}
 		for _, a := range actuals {
 			if a.Presence == models.ActualLRP_Ordinary && a.State == models.ActualLRPStateRunning {
-				running[a.ActualLRPKey] = true
+				running[a.Key()] = true
 			}
 		}
 		for _, a := range actuals {
 			n, ok := want[a.ProcessGuid]
-			c, known := cellByID[a.CellId]
+			c, known := cellByID[a.CellID]
 			switch {
 			case !ok, a.Index >= n:
 				if freshSet.Contains(a.Domain) {
@@ -150,7 +155,7 @@ func (s *Service) convergenceCandidates(ctx context.Context) ([]string, error) {
 				}
 				continue
 			case a.Presence == models.ActualLRP_Suspect:
-				if running[a.ActualLRPKey] || known && liveCell(c, now) {
+				if running[a.Key()] || known && liveCell(c, now) {
 					set[a.ProcessGuid] = true
 				}
 				continue

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"errors"
 
+	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/models"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -12,12 +13,14 @@ import (
 //	bbs_cells_alive                               gauge: live cells (at the last presence pass)
 //	bbs_actual_lrps{state,presence}               gauge: instances (at the last convergence pass)
 //	bbs_convergence_runs_total                    counter: convergence passes
+//	bbs_convergence_duration_seconds              histogram: time of a convergence pass
 //	bbs_convergence_actions_total{action}         counter: restarted, created, removed,
 //	                                              suspected, replaced, retired
 type metrics struct {
 	cellsAlive prometheus.Gauge
 	instances  *prometheus.GaugeVec
 	runs       prometheus.Counter
+	duration   prometheus.Histogram
 	actions    *prometheus.CounterVec
 }
 
@@ -32,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		runs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bbs_convergence_runs_total", Help: "Convergence passes run.",
 		}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "bbs_convergence_duration_seconds", Help: "Time of a convergence pass.",
+			Buckets: []float64{.001, .005, .01, .05, .1, .25, .5, 1, 2, 5, 10, 30},
+		}),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bbs_convergence_actions_total",
 			Help: "Instances changed by convergence and by the loss or return of cells, by action.",
@@ -41,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.actions.WithLabelValues(a)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.cellsAlive, m.instances, m.runs, m.actions} {
+		for _, c := range []prometheus.Collector{m.cellsAlive, m.instances, m.runs, m.duration, m.actions} {
 			if err := reg.Register(c); err != nil {
 				var are prometheus.AlreadyRegisteredError
 				if errors.As(err, &are) {
@@ -69,7 +76,7 @@ func (m *metrics) record(r ConvergenceResult) {
 }
 
 // observeInstances sets the instance gauges from a full list of rows.
-func (m *metrics) observeInstances(rows []*models.ActualLRP) {
+func (m *metrics) observeInstances(rows []store.ActualLRPSummary) {
 	counts := map[[2]string]int{}
 	for _, s := range models.ActualLRPStates {
 		for _, p := range []models.ActualLRP_Presence{models.ActualLRP_Ordinary, models.ActualLRP_Evacuating, models.ActualLRP_Suspect} {

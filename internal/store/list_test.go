@@ -65,6 +65,34 @@ var _ = Describe("Lists read as they are consumed", func() {
 				})
 			})
 
+			It("summarises every desired LRP and actual LRP row for convergence", func() {
+				crashed := actualLRP("pg-1", 1, "d1", "cell-7", models.ActualLRPStateCrashed)
+				crashed.Since, crashed.CrashCount = 4242, 3
+				evac := actualLRP("pg-1", 1, "d1", "cell-8", models.ActualLRPStateRunning)
+				evac.Presence = models.ActualLRP_Evacuating
+				update(s, func(tx store.Tx) error {
+					d := desiredLRP("pg-1", "d1")
+					d.Instances = 7
+					Expect(tx.UpdateDesiredLRP(d)).To(Succeed())
+					Expect(tx.PutActualLRP(crashed)).To(Succeed())
+					return tx.PutActualLRP(evac)
+				})
+				view(s, func(tx store.ReadTx) error {
+					ds, err := store.Collect(tx.DesiredLRPSummaries())
+					Expect(err).NotTo(HaveOccurred())
+					Expect(ds).To(HaveLen(5))
+					Expect(ds).To(ContainElement(store.DesiredLRPSummary{ProcessGuid: "pg-1", Domain: "d1", Instances: 7}))
+					as, err := store.Collect(tx.ActualLRPSummaries())
+					Expect(err).NotTo(HaveOccurred())
+					Expect(as).To(HaveLen(11))
+					Expect(as).To(ContainElement(store.ActualLRPSummary{ProcessGuid: "pg-1", Index: 1, Domain: "d1", CellID: "cell-7",
+						State: models.ActualLRPStateCrashed, Since: 4242, CrashCount: 3, Presence: models.ActualLRP_Ordinary}))
+					Expect(as).To(ContainElement(store.ActualLRPSummary{ProcessGuid: "pg-1", Index: 1, Domain: "d1", CellID: "cell-8",
+						State: models.ActualLRPStateRunning, Since: evac.Since, Presence: models.ActualLRP_Evacuating}))
+					return nil
+				})
+			})
+
 			It("reads the log of its own snapshot", func() {
 				view(s, func(tx store.ReadTx) error {
 					recs, err := store.Collect(tx.LogAfter(2))

@@ -167,6 +167,10 @@ var _ = Describe("Persistence", func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(t.State).To(Equal(models.Task_Pending))
 			Expect(tx.Head()).To(Equal(uint64(2)))
+			Expect(store.Collect(tx.DesiredLRPSummaries())).To(Equal([]store.DesiredLRPSummary{
+				{ProcessGuid: "pg-1", Domain: "d1", Instances: 1}}), "migration 4 fills the summary columns from the old rows")
+			Expect(store.Collect(tx.ActualLRPSummaries())).To(Equal([]store.ActualLRPSummary{{ProcessGuid: "pg-1", Index: 0,
+				Domain: "d1", CellID: "cell-b", State: models.ActualLRPStateRunning, Since: 2000, Presence: models.ActualLRP_Ordinary}}))
 			return nil
 		})
 

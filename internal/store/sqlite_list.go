@@ -106,6 +106,54 @@ func (r *reader) LogAfter(after uint64) iter.Seq2[Record, error] {
 	}
 }
 
+func (r *reader) DesiredLRPSummaries() iter.Seq2[DesiredLRPSummary, error] {
+	return func(yield func(DesiredLRPSummary, error) bool) {
+		rows, err := r.query(`SELECT process_guid, domain, instances FROM desired_lrps`)
+		if err != nil {
+			yield(DesiredLRPSummary{}, r.sqlErr("desired lrps", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d DesiredLRPSummary
+			if err := rows.Scan(&d.ProcessGuid, &d.Domain, &d.Instances); err != nil {
+				yield(DesiredLRPSummary{}, r.sqlErr("desired lrps", err))
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(DesiredLRPSummary{}, r.sqlErr("desired lrps", err))
+		}
+	}
+}
+
+func (r *reader) ActualLRPSummaries() iter.Seq2[ActualLRPSummary, error] {
+	return func(yield func(ActualLRPSummary, error) bool) {
+		rows, err := r.query(`SELECT process_guid, idx, domain, cell_id, state, since, crash_count, presence FROM actual_lrps`)
+		if err != nil {
+			yield(ActualLRPSummary{}, r.sqlErr("actual lrps", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a ActualLRPSummary
+			if err := rows.Scan(&a.ProcessGuid, &a.Index, &a.Domain, &a.CellID, &a.State, &a.Since, &a.CrashCount, &a.Presence); err != nil {
+				yield(ActualLRPSummary{}, r.sqlErr("actual lrps", err))
+				return
+			}
+			if !yield(a, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(ActualLRPSummary{}, r.sqlErr("actual lrps", err))
+		}
+	}
+}
+
 // rowsOf yields the data column of every row of a query decoded as a T, after fix (nil:
 // none) has been applied to it. It stops at the first error, which it yields.
 func rowsOf[T any](r *reader, what, text string, args []any, fix func(*T) error) iter.Seq2[*T, error] {
@@ -123,7 +171,7 @@ func rowsOf[T any](r *reader, what, text string, args []any, fix func(*T) error)
 				return
 			}
 			v := new(T)
-			if err := models.Unmarshal(data, v); err != nil {
+			if err := models.UnmarshalTrusted(data, v); err != nil {
 				yield(nil, fmt.Errorf("store: decoding %s: %w", what, err))
 				return
 			}

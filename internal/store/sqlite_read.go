@@ -108,7 +108,7 @@ func (r *reader) cells(text string, args ...any) ([]CellRecord, error) {
 			return nil, r.sqlErr("cells", err)
 		}
 		c.Presence = new(models.CellPresence)
-		if err := models.Unmarshal(data, c.Presence); err != nil {
+		if err := models.UnmarshalTrusted(data, c.Presence); err != nil {
 			return nil, fmt.Errorf("store: decoding cell: %w", err)
 		}
 		out = append(out, c)
@@ -176,7 +176,7 @@ func (r *reader) one(what string, dst any, text string, args ...any) (found bool
 	if err := rows.Scan(&data); err != nil {
 		return false, r.sqlErr(what, err)
 	}
-	if err := models.Unmarshal(data, dst); err != nil {
+	if err := models.UnmarshalTrusted(data, dst); err != nil {
 		return false, fmt.Errorf("store: decoding %s: %w", what, err)
 	}
 	if err := rows.Close(); err != nil {
@@ -199,7 +199,7 @@ func list[T any](r *reader, what, text string, args ...any) ([]*T, error) {
 			return nil, r.sqlErr(what, err)
 		}
 		v := new(T)
-		if err := models.Unmarshal(data, v); err != nil {
+		if err := models.UnmarshalTrusted(data, v); err != nil {
 			return nil, fmt.Errorf("store: decoding %s: %w", what, err)
 		}
 		out = append(out, v)

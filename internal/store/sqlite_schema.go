@@ -103,6 +103,15 @@ var migrations = []string{
 		lost_at    INTEGER NOT NULL,
 		data       BLOB NOT NULL
 	);`,
+
+	// 4: the fields convergence reads of every record, as columns, so that its pass over
+	// every LRP decodes no JSON (ReadTx.DesiredLRPSummaries, ActualLRPSummaries).
+	`ALTER TABLE desired_lrps ADD COLUMN instances INTEGER NOT NULL DEFAULT 0;
+	UPDATE desired_lrps SET instances = coalesce(json_extract(CAST(data AS TEXT), '$.instances'), 0);
+	ALTER TABLE actual_lrps ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE actual_lrps ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+	UPDATE actual_lrps SET since = coalesce(json_extract(CAST(data AS TEXT), '$.since'), 0),
+		crash_count = coalesce(json_extract(CAST(data AS TEXT), '$.crash_count'), 0);`,
 }
 
 // schemaVersion is the version this program writes.

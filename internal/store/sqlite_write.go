@@ -137,8 +137,8 @@ func (w *wtx) InsertDesiredLRP(lrp *models.DesiredLRP) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
-	n, err := w.exec(`INSERT INTO desired_lrps (process_guid, domain, data) VALUES (?, ?, ?)
-		ON CONFLICT DO NOTHING`, lrp.ProcessGuid, lrp.Domain, data)
+	n, err := w.exec(`INSERT INTO desired_lrps (process_guid, domain, instances, data) VALUES (?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, lrp.ProcessGuid, lrp.Domain, lrp.Instances, data)
 	if err != nil {
 		return fmt.Errorf("store: inserting desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -156,8 +156,8 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
-	n, err := w.exec(`UPDATE desired_lrps SET domain = ?, data = ? WHERE process_guid = ?`,
-		lrp.Domain, data, lrp.ProcessGuid)
+	n, err := w.exec(`UPDATE desired_lrps SET domain = ?, instances = ?, data = ? WHERE process_guid = ?`,
+		lrp.Domain, lrp.Instances, data, lrp.ProcessGuid)
 	if err != nil {
 		return fmt.Errorf("store: updating desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -186,11 +186,12 @@ func (w *wtx) PutActualLRP(lrp *models.ActualLRP) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
-	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, presence, domain, cell_id, state, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, presence, domain, cell_id, state, since, crash_count, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (process_guid, idx, presence) DO UPDATE SET domain = excluded.domain,
-			cell_id = excluded.cell_id, state = excluded.state, data = excluded.data`,
-		lrp.ProcessGuid, lrp.Index, int32(lrp.Presence), lrp.Domain, lrp.CellId, lrp.State, data); err != nil {
+			cell_id = excluded.cell_id, state = excluded.state, since = excluded.since,
+			crash_count = excluded.crash_count, data = excluded.data`,
+		lrp.ProcessGuid, lrp.Index, int32(lrp.Presence), lrp.Domain, lrp.CellId, lrp.State, lrp.Since, lrp.CrashCount, data); err != nil {
 		return fmt.Errorf("store: writing actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
 	return nil

@@ -81,6 +81,38 @@ type ReadTx interface {
 	// LogAfter yields the log records with Seq > after visible to this transaction (up to
 	// Head), in order.
 	LogAfter(after uint64) iter.Seq2[Record, error]
+
+	// DesiredLRPSummaries yields what convergence reads of every desired LRP, in no
+	// particular order: cheaper than the whole records.
+	DesiredLRPSummaries() iter.Seq2[DesiredLRPSummary, error]
+	// ActualLRPSummaries yields what convergence reads of every actual LRP row, in no
+	// particular order.
+	ActualLRPSummaries() iter.Seq2[ActualLRPSummary, error]
+}
+
+// DesiredLRPSummary is what convergence reads of a desired LRP.
+type DesiredLRPSummary struct {
+	ProcessGuid string
+	Domain      string
+	Instances   int32
+}
+
+// ActualLRPSummary is what convergence reads of an actual LRP row: its key, cell, state,
+// presence, since and crash count.
+type ActualLRPSummary struct {
+	ProcessGuid string
+	Index       int32
+	Domain      string
+	CellID      string
+	State       string
+	Since       int64
+	CrashCount  int32
+	Presence    models.ActualLRP_Presence
+}
+
+// Key is the row's ActualLRPKey.
+func (a *ActualLRPSummary) Key() models.ActualLRPKey {
+	return models.ActualLRPKey{ProcessGuid: a.ProcessGuid, Index: a.Index, Domain: a.Domain}
 }
 
 // ActualLRPPosition is a row of actual_lrps in list order: process guid, index, presence.
