@@ -198,7 +198,9 @@ func (r *diegoRun) atRest(ctx context.Context) error {
 }
 
 // msSince is the time since start in milliseconds.
-func msSince(start time.Time) float64 { return round(float64(time.Since(start).Microseconds())/1000, 3) }
+func msSince(start time.Time) float64 {
+	return round(float64(time.Since(start).Microseconds())/1000, 3)
+}
 
 // snapshot subscribes to cell's instance stream with a snapshot and reads it up to its
 // snapshot_end; it returns the number of events before it.
