@@ -88,7 +88,7 @@ func diegoDB(db string) (dbPlan, error) {
 	case db == "postgres" || strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
 		return dbPlan{}, errPostgresNotBuilt
 	}
-	return dbPlan{}, fmt.Errorf("bbs-bench: -db %q: want sqlite, a sqlite:// URL or postgres", db)
+	return dbPlan{}, fmt.Errorf("-db %q: want sqlite, a sqlite:// URL or postgres", db)
 }
 
 // metricSummary is one metric of the diego line, in milliseconds.
@@ -194,8 +194,10 @@ type diegoResult struct {
 	// Seeding: desire, claim and start of every LRP.
 	SeedS        float64 `json:"seed_s"`
 	SeedLRPsPerS float64 `json:"seed_lrps_per_s"`
+	SeedCPU      float64 `json:"server_seed_cpu_pct"`
 	// At rest after seeding: the server's CPU over diegoRestWindow and its RSS; the full
-	// ActualLRPs list; the snapshot of one cell's instance stream; the database's size.
+	// ActualLRPs list; the snapshot of one cell's instance stream; the database's size
+	// (its file, and its WAL), then again at the end.
 	RestCPU        float64 `json:"server_rest_cpu_pct"`
 	RestRSS        float64 `json:"server_rest_rss_mb"`
 	ListMs         float64 `json:"actual_lrps_list_ms"`
@@ -204,7 +206,9 @@ type diegoResult struct {
 	SnapshotEvents int     `json:"snapshot_events"`
 	SnapshotCell   string  `json:"snapshot_cell"`
 	DBMB           float64 `json:"db_mb"`
+	DBWALMB        float64 `json:"db_wal_mb"`
 	DBEndMB        float64 `json:"db_end_mb"`
+	DBEndWALMB     float64 `json:"db_end_wal_mb"`
 	// During the cycles: the server's CPU, its peak RSS (VmHWM over the whole run), the
 	// convergence passes it ran; then one convergence pass timed in the server process.
 	CycleCPU          float64 `json:"server_cycle_cpu_pct"`
@@ -271,8 +275,11 @@ func runDiego(ctx context.Context, e *env, args []string) error {
 		return badFlag(e, fs, "-convergence-interval must not be negative")
 	}
 	plan, err := diegoDB(cfg.common.db)
-	if err != nil {
+	switch {
+	case errors.Is(err, errPostgresNotBuilt):
 		return err
+	case err != nil:
+		return badFlag(e, fs, "%v", err)
 	}
 	cfg.snapshotCell = cellName(0)
 	r := &diegoRun{cfg: cfg, plan: plan, e: e, tag: nonce(8), timers: newTimers(diegoMetricNames...)}
@@ -381,9 +388,11 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 		presence.Wait()
 	}()
 
+	seedCPU := r.startCPU()
 	if err := r.seed(ctx); err != nil {
 		return err
 	}
+	res.SeedCPU, _ = seedCPU.stop()
 	if err := r.atRest(ctx); err != nil {
 		return err
 	}
@@ -421,7 +430,9 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	for _, s := range r.servers {
 		_, hwm, _ := procMem(s.pid())
 		res.PeakRSS += mb(hwm)
-		res.DBEndMB += dbSize(s.db)
+		file, wal := dbSize(s.db)
+		res.DBEndMB += file
+		res.DBEndWALMB += wal
 	}
 	if err := r.servers[0].heapProfile(cfg.common.memprofile); err != nil {
 		r.e.log.Error("heap profile", "error", err)
@@ -488,20 +499,20 @@ func (m *multiCPU) stop() (serverPct, benchPct float64) {
 	return round(serverPct, 1), benchPct
 }
 
-// dbSize is the size in MiB of a SQLite database (its file, WAL and shared memory), 0
-// for another URL.
-func dbSize(url string) float64 {
+// dbSize is the size in MiB of a SQLite database's file and of its WAL (with its shared
+// memory file); 0 for another URL.
+func dbSize(url string) (file, wal float64) {
 	path, ok := strings.CutPrefix(url, "sqlite://")
 	if !ok || path == ":memory:" {
+		return 0, 0
+	}
+	size := func(p string) int64 {
+		if st, err := os.Stat(p); err == nil {
+			return st.Size()
+		}
 		return 0
 	}
-	var n int64
-	for _, suffix := range []string{"", "-wal", "-shm"} {
-		if st, err := os.Stat(path + suffix); err == nil {
-			n += st.Size()
-		}
-	}
-	return mb(n)
+	return mb(size(path)), mb(size(path+"-wal") + size(path+"-shm"))
 }
 
 // convergenceRuns is the number of convergence passes the servers ran, from /metrics

@@ -160,7 +160,9 @@ func (r *diegoRun) seedOne(ctx context.Context, i int, c *diegoCell) error {
 func (r *diegoRun) atRest(ctx context.Context) error {
 	res := &r.res
 	for _, s := range r.servers {
-		res.DBMB += dbSize(s.db)
+		file, wal := dbSize(s.db)
+		res.DBMB += file
+		res.DBWALMB += wal
 	}
 	cpu := r.startCPU()
 	if !sleepUntil(ctx, time.Now().Add(diegoRestWindow)) {
@@ -192,7 +194,7 @@ func (r *diegoRun) atRest(ctx context.Context) error {
 	}
 	res.SnapshotMs = msSince(start)
 	res.SnapshotEvents = n
-	r.e.log.Info("at rest", "server_cpu_pct", res.RestCPU, "server_rss_mb", res.RestRSS, "db_mb", res.DBMB,
+	r.e.log.Info("at rest", "server_cpu_pct", res.RestCPU, "server_rss_mb", res.RestRSS, "db_mb", res.DBMB, "db_wal_mb", res.DBWALMB,
 		"list_ms", res.ListMs, "snapshot_ms", res.SnapshotMs, "snapshot_events", n)
 	return nil
 }
