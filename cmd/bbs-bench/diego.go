@@ -411,11 +411,11 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	r.cycles(ctx)
 	res.CycleCPU, res.BenchCPU = cpu.stop()
 	res.TimedOut = ctx.Err() != nil
-	res.ConvergenceRuns = max(0, r.convergenceRuns(ctx)-runsBefore)
 
 	// The tail is bounded on its own, so what was measured is reported after a timeout.
 	tctx, tcancel := context.WithTimeout(context.Background(), diegoTail)
 	defer tcancel()
+	res.ConvergenceRuns = max(0, r.convergenceRuns(tctx)-runsBefore)
 	if err := r.clients[0].DesireLRP(tctx, realisticDesiredLRP(r.markerGuid("end"), 0)); err != nil {
 		return fmt.Errorf("bbs-bench: end marker: %w", err)
 	}
