@@ -71,10 +71,11 @@ func parseAppendCmd(line string) (appendCmd, error) {
 	return c, nil
 }
 
-// serveCommands answers the commands read from in (append, commits) until it ends or
-// ctx is done. Commands run one at a time; once the server printed its URL, out is
-// written by this goroutine only.
-func serveCommands(ctx context.Context, st store.Store, clock *commitClock, in io.Reader, out io.Writer) {
+// serveCommands answers the commands read from in (append, commits, converge) until it
+// ends or ctx is done. Commands run one at a time; once the server printed its URL, out
+// is written by this goroutine only. converge runs one convergence pass (see
+// convergePass).
+func serveCommands(ctx context.Context, st store.Store, clock *commitClock, converge func(context.Context) error, in io.Reader, out io.Writer) {
 	sc := bufio.NewScanner(in)
 	for sc.Scan() && ctx.Err() == nil {
 		line := strings.TrimSpace(sc.Text())
@@ -82,6 +83,13 @@ func serveCommands(ctx context.Context, st store.Store, clock *commitClock, in i
 		switch {
 		case line == "":
 			continue
+		case line == "converge":
+			start := time.Now()
+			if err := converge(ctx); err != nil {
+				reply = "converge-error " + err.Error()
+			} else {
+				reply = fmt.Sprintf("converged %d", time.Since(start).Nanoseconds())
+			}
 		case strings.HasPrefix(line, "commits "):
 			n, err := clock.writeFile(strings.TrimPrefix(line, "commits "))
 			if err != nil {

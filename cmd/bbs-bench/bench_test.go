@@ -189,6 +189,86 @@ var _ = Describe("scenarios at a tiny size", func() {
 		expectClean(m)
 	})
 
+	DescribeTable("diego runs the Diego load and accounts for every event against the log",
+		func(extra ...string) {
+			args := append([]string{"diego", "-lrps", "300", "-cells", "3", "-cycle", "1s", "-trials", "1",
+				"-percent-writes", "20", "-convergence-interval", "500ms"}, extra...)
+			out := lines(args...)
+			Expect(out).To(HaveLen(1))
+			m := out[0]
+			Expect(m).To(HaveKeyWithValue("scenario", "diego"))
+			Expect(m).To(HaveKeyWithValue("lrps", BeNumerically("==", 300)))
+			expectClean(m)
+			metrics, ok := m["metrics"].(map[string]any)
+			Expect(ok).To(BeTrue(), "metrics %v", m["metrics"])
+			Expect(metrics).To(HaveLen(6))
+			for _, name := range []string{"RepBulkFetching", "RepBulkLoop", "RepClaimActualLRP", "RepStartActualLRP",
+				"NsyncBulkerFetching", "FetchActualLRPsAndSchedulingInfos"} {
+				Expect(metrics).To(HaveKey(name))
+				x := metrics[name].(map[string]any)
+				Expect(x).To(HaveLen(4))
+				Expect(x["count"]).To(BeNumerically(">", 0), name)
+				Expect(x["p50_ms"]).To(BeNumerically("<=", x["p99_ms"]), name)
+				Expect(x["p99_ms"]).To(BeNumerically("<=", x["max_ms"]), name)
+			}
+			Expect(metrics["RepBulkFetching"].(map[string]any)).To(HaveKeyWithValue("count", BeNumerically("==", 3)))
+
+			ev := m["events"].(map[string]any)
+			Expect(ev).To(HaveLen(5))
+			Expect(ev["expected"]).To(BeNumerically(">", 0))
+			Expect(ev).To(HaveKeyWithValue("received", ev["expected"]))
+			Expect(ev).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
+			Expect(ev).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
+			Expect(ev).To(HaveKeyWithValue("out_of_order", BeNumerically("==", 0)))
+			// The log holds exactly what the writes predict, and nothing else reached the
+			// emitters.
+			Expect(m).To(HaveKeyWithValue("predicted_events", ev["expected"]))
+			Expect(m).To(HaveKeyWithValue("unexpected_events", BeNumerically("==", 0)))
+			var sum float64
+			emitters := m["emitters"].([]any)
+			for _, x := range emitters {
+				em := x.(map[string]any)
+				Expect(em).To(HaveLen(5))
+				Expect(em).To(HaveKey("cell_id"))
+				Expect(em["expected"]).To(BeNumerically(">", 0)) // the end marker at least
+				Expect(em).To(HaveKeyWithValue("received", em["expected"]))
+				Expect(em).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
+				Expect(em).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
+				sum += em["expected"].(float64)
+			}
+			Expect(sum).To(Equal(ev["expected"]))
+			Expect(m["event_latency"].(map[string]any)).To(HaveKeyWithValue("count", ev["received"]))
+			Expect(m).NotTo(HaveKey("unknown_commit"))
+
+			for _, k := range []string{"fetch_errors", "fetch_mismatches", "presence_errors"} {
+				Expect(m).To(HaveKeyWithValue(k, BeNumerically("==", 0)), k)
+			}
+			for _, k := range []string{"seed_lrps_per_s", "server_rest_rss_mb", "server_peak_rss_mb", "db_mb",
+				"actual_lrps_list_ms", "snapshot_ms", "convergence_pass_ms"} {
+				Expect(m[k]).To(BeNumerically(">", 0), k)
+			}
+			Expect(m).To(HaveKeyWithValue("actual_lrps_listed", BeNumerically("==", 300)))
+			Expect(m["snapshot_events"]).To(BeNumerically(">", 300)) // every desired LRP, then the cell's instances
+			Expect(m["convergence_runs"]).To(BeNumerically(">=", 1))
+			if len(extra) > 0 {
+				Expect(emitters).To(HaveLen(3))
+				Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", "cell-0"))
+			} else {
+				Expect(emitters).To(HaveLen(1))
+				Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", ""))
+			}
+		},
+		Entry("one global route emitter on /v1/events"),
+		Entry("a local route emitter per cell on its instance stream", "-local-emitters"),
+	)
+
+	It("diego -db postgres says that the PostgreSQL store is not built", func() {
+		sess := bench("diego", "-db", "postgres")
+		Eventually(sess, time.Minute).Should(gexec.Exit(1))
+		Expect(sess.Out.Contents()).To(BeEmpty())
+		Expect(string(sess.Err.Contents())).To(ContainSubstring("PostgreSQL store is not built"))
+	})
+
 	It("all -small runs every scenario", func() {
 		out := lines("all", "-small")
 		scenarios := map[string]int{}
@@ -226,6 +306,9 @@ var _ = Describe("bounds and bad input", func() {
 		Entry("an unknown flag", "idle", "-bogus"),
 		Entry("a stray argument", "decode", "extra"),
 		Entry("an unknown e2e client", "e2e", "-client", "grpc"),
+		Entry("no diego cells", "diego", "-cells", "0"),
+		Entry("diego writes above 100 percent", "diego", "-percent-writes", "101"),
+		Entry("an unknown diego database", "diego", "-db", "mysql"),
 	)
 })
 

@@ -13,7 +13,12 @@
 //	                      SDK writers driving claim/start/crash cycles, SDK subscribers
 //	resume -missed N      catch-up after a reconnection with Last-Event-ID
 //	decode                the SDK's typed decoding of a recorded stream, on one core
-//	all [-small]          the issue's target configurations, in sequence (< 10 min)
+//	diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres]
+//	                      Diego's load (benchmarkbbs): seeding, rep bulk loops, route
+//	                      emitters, nsync bulker, convergence; every emitter's events
+//	                      checked against the log (diego.go)
+//	all [-small]          the issue's target configurations, in sequence (< 10 min);
+//	                      not diego, which is run on its own
 //
 // Every scenario also takes -timeout, -db, the server's stream settings, -cpuprofile and
 // -memprofile (of the server process) and -bench-cpuprofile (of the bench process).
@@ -28,7 +33,8 @@
 // placement failure) per event. serve also records when each commit became durable
 // (server.Config.OnCommit) and writes that record to a file on the "commits" command:
 // latencies are measured from the commit to the receipt, as the issue defines them
-// (commitclock.go). Its CPU and memory are read from /proc, separately from the bench
+// (commitclock.go). On the "converge" command it runs one convergence pass and answers
+// its duration (diego). Its CPU and memory are read from /proc, separately from the bench
 // process's. The default database is a SQLite file
 // in a temporary directory (the shipped durable settings), removed afterwards; -db
 // overrides it.

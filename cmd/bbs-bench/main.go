@@ -41,6 +41,8 @@ func lookup(name string) scenario {
 		return runResume
 	case "decode":
 		return runDecode
+	case "diego":
+		return runDiego
 	case "all":
 		return runAll
 	}
@@ -56,7 +58,8 @@ scenarios:
   e2e    -writers K -subs M [-rate 1000] [-duration 10s]
   resume -missed N
   decode [-events N] [-duration 3s]
-  all    (the issue's target configurations, in sequence)
+  diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres]
+  all    (the issue's target configurations, in sequence; not diego)
 
 Each run prints one JSON object per line on stdout; logs go to stderr.
 bbs-bench SCENARIO -h lists a scenario's flags.

@@ -38,6 +38,9 @@ type serverOptions struct {
 	QueueEvents  int
 	QueueBytes   int
 	WriteTimeout time.Duration
+	// ConvergenceInterval is the period of the server's convergence loop (0: the
+	// server's default).
+	ConvergenceInterval time.Duration
 	// CPUProfile is where the server writes a CPU profile of its whole life; "" means none.
 	CPUProfile string
 	// MemProfile is where the server writes a heap profile when heapProfile asks; ""
@@ -94,6 +97,9 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 	if opts.WriteTimeout > 0 {
 		args = append(args, "--write-timeout", opts.WriteTimeout.String())
 	}
+	if opts.ConvergenceInterval > 0 {
+		args = append(args, "--convergence-interval", opts.ConvergenceInterval.String())
+	}
 	if opts.CPUProfile != "" {
 		args = append(args, "--cpuprofile", opts.CPUProfile)
 	}
@@ -135,7 +141,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 			line := sc.Text()
 			if u, ok := strings.CutPrefix(line, "url "); ok {
 				urlc <- u
-			} else if strings.HasPrefix(line, "append") || strings.HasPrefix(line, "commits") {
+			} else if strings.HasPrefix(line, "append") || strings.HasPrefix(line, "commits") || strings.HasPrefix(line, "converge") {
 				select {
 				case p.replies <- line:
 				case <-p.done:

@@ -40,6 +40,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	queueEvents := fs.Int("queue-events", 0, "subscriber queue bound in events (0: server default)")
 	queueBytes := fs.Int("queue-bytes", 0, "subscriber queue bound in bytes (0: server default)")
 	writeTimeout := fs.Duration("write-timeout", 0, "stream write deadline (0: server default)")
+	convergence := fs.Duration("convergence-interval", 0, "period of the convergence loop (0: server default)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's life to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file on SIGUSR1")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
@@ -74,10 +75,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	}
 	clock := &commitClock{}
 	srv, err := server.New(server.Config{
-		OnCommit:  clock.observe,
-		Listen:    *listen,
-		DB:        *db,
-		Heartbeat: *heartbeat,
+		OnCommit:            clock.observe,
+		Listen:              *listen,
+		DB:                  *db,
+		Heartbeat:           *heartbeat,
+		ConvergenceInterval: *convergence,
 		Stream: server.StreamConfig{
 			QueueEvents:  *queueEvents,
 			QueueBytes:   *queueBytes,
@@ -97,9 +99,13 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "url %s\n", srv.URL())
-	// The commands of the log source and of the commit times (appender.go,
-	// commitclock.go); stdin ends with the bench.
-	go serveCommands(ctx, srv.Store(), clock, os.Stdin, stdout)
+	// The commands of the log source, of the commit times and of a timed convergence
+	// pass (appender.go, commitclock.go, diego.go); stdin ends with the bench.
+	converge := func(ctx context.Context) error {
+		_, err := srv.Service().Converge(ctx)
+		return err
+	}
+	go serveCommands(ctx, srv.Store(), clock, converge, os.Stdin, stdout)
 	serveSignals(ctx, *memprofile, log)
 	sctx, cancel := context.WithTimeout(context.Background(), serveShutdownTimeout)
 	defer cancel()
