@@ -21,7 +21,7 @@ func TestBench(t *testing.T) {
 var benchPath string
 
 var _ = SynchronizedBeforeSuite(func() []byte {
-	path, err := gexec.Build("github.com/openbbs/bbs/cmd/bbs-bench", "-race")
+	path, err := gexec.Build("github.com/openbbs/bbs/cmd/bbs-bench")
 	Expect(err).NotTo(HaveOccurred())
 	return []byte(path)
 }, func(path []byte) {

@@ -15,7 +15,9 @@ import (
 )
 
 // newSDKClient returns an SDK client whose transport keeps conns keep-alive connections
-// to the server (one per concurrent writer), with a per-call timeout.
+// to the server (one per concurrent writer), with a per-call timeout. Its lists are read
+// whole, in one request each, as BBS's clients read them (the diego scenario measures
+// those fetches).
 func newSDKClient(url string, conns int) (client.Client, error) {
 	hc := &http.Client{Transport: &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
@@ -24,7 +26,8 @@ func newSDKClient(url string, conns int) (client.Client, error) {
 		MaxIdleConnsPerHost: conns + 8,
 		IdleConnTimeout:     time.Minute,
 	}}
-	return client.NewClient(url, client.WithHTTPClient(hc), client.WithTimeout(30*time.Second))
+	return client.NewClient(url, client.WithHTTPClient(hc), client.WithTimeout(30*time.Second),
+		client.WithListPageSize(0))
 }
 
 // failWriters produce padded actual_lrp_changed events: each writer owns one LRP with one
