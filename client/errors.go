@@ -52,6 +52,8 @@ type TransportError struct {
 	Path     string
 	Attempts int
 	Err      error
+
+	unsent bool // the request surely was not sent (no connection): another replica may take it
 }
 
 func (e *TransportError) Error() string {
