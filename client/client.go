@@ -23,7 +23,8 @@ import (
 // models.ErrInvalidStateTransition, ...); a call that got no answer returns a
 // *TransportError. A Client is safe for concurrent use.
 type Client interface {
-	// Ping reports whether the server answers GET /v1/ping with available=true.
+	// Ping reports whether the server answers GET /v1/ping with available=true; with
+	// replicas (WithURLs), whether any of them does.
 	Ping(ctx context.Context) bool
 
 	// Domains lists the domains that have not expired.
