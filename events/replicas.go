@@ -74,7 +74,8 @@ func (f failoverDoer) Do(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			_ = resp.Body.Close()
 		}
-		err = fmt.Errorf("%w (%v): %w", errNoAnswer, f.r.timeout, err)
+		// Not the error of the cancelled attempt, which could read as the caller's cancellation.
+		err = fmt.Errorf("%s %s: %w (%v)", req.Method, req.URL.Redacted(), errNoAnswer, f.r.timeout)
 	}
 	if err != nil {
 		cancel(nil)

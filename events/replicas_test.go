@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"path/filepath"
 	"time"
 
@@ -143,6 +144,98 @@ var _ = Describe("an open EventSource of a client with replicas (WithURLs)", fun
 		Expect(logs).To(gbytes.Say("sse: connection ended"))
 		Expect(logs).To(gbytes.Say("events: moving to the next replica"))
 		Expect(logs).To(gbytes.Say("sse: reconnected"))
+	})
+})
+
+var _ = Describe("a Source with Config.Replicas", func() {
+	config := func(url string, replicas ...string) events.Config {
+		cfg := testConfig(url)
+		cfg.Replicas = replicas
+		return cfg
+	}
+
+	It("resumes on the next replica from its cursor when the connection ends", func() {
+		a := newStreamServer(func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			frame(w, "c1", lrpEvents(3)[0])
+			frame(w, "c2", lrpEvents(3)[1])
+		})
+		b := newStreamServer(func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			frame(w, "c3", lrpEvents(3)[2])
+			holdOpen(w, r)
+		})
+		src, err := events.Open(context.Background(), config(a.URL, b.URL), events.Request{Stream: events.LRPStream})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(src.Close)
+		for _, want := range lrpEvents(3) {
+			Expect(nextEvent(src)).To(Equal(want))
+		}
+		Expect(a.requestCount()).To(Equal(1))
+		Expect(b.requests()).To(HaveLen(1))
+		Expect(b.requests()[0].LastEventID).To(Equal("c2"))
+		Expect(b.requests()[0].Query.Get("since")).To(Equal("c2"))
+	})
+
+	It("stays on its replica after stream_end slow_consumer", func() {
+		a := newStreamServer(func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			frame(w, "c1", lrpEvents(2)[0])
+			streamEnd(w, events.ReasonSlowConsumer)
+		}, func(w http.ResponseWriter, r *http.Request) {
+			startStream(w)
+			frame(w, "c2", lrpEvents(2)[1])
+			holdOpen(w, r)
+		})
+		b := newStreamServer()
+		src, err := events.Open(context.Background(), config(a.URL, b.URL), events.Request{Stream: events.LRPStream})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(src.Close)
+		Expect(nextEvent(src)).To(Equal(lrpEvents(2)[0]))
+		Expect(nextEvent(src)).To(Equal(lrpEvents(2)[1]))
+		Expect(a.requests()).To(HaveLen(2))
+		Expect(a.requests()[1].LastEventID).To(Equal("c1"))
+		Expect(b.requestCount()).To(BeZero())
+	})
+
+	It("opens on the next replica after a 503, and fails at once on a 4xx", func() {
+		unavailable := func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			write(w, `{"error":{"type":"Unavailable","message":"shutting down"}}`)
+		}
+		a := newStreamServer(unavailable)
+		b := newStreamServer()
+		src, err := events.Open(context.Background(), config(a.URL, b.URL), events.Request{Stream: events.LRPStream})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(src.Close)
+		Expect(a.requestCount()).To(Equal(1))
+		Expect(b.requestCount()).To(Equal(1))
+
+		forbidden := newStreamServer(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusForbidden)
+			write(w, `{"error":{"type":"Unauthorized","message":"no"}}`)
+		})
+		other := newStreamServer()
+		_, err = events.Open(context.Background(), config(forbidden.URL, other.URL), events.Request{Stream: events.LRPStream})
+		Expect(err).To(MatchError(events.ErrUnauthorized))
+		Expect(other.requestCount()).To(BeZero())
+	})
+
+	It("tries every replica within ConnectTimeout when none answers, then fails with a retryable error", func() {
+		hang := func(w http.ResponseWriter, r *http.Request) { holdOpen(w, r) }
+		a := newStreamServer(hang, hang, hang, hang, hang, hang)
+		b := newStreamServer(hang, hang, hang, hang, hang, hang)
+		cfg := config(a.URL, b.URL)
+		cfg.ConnectTimeout = 400 * time.Millisecond
+		start := time.Now()
+		_, err := events.Open(context.Background(), cfg, events.Request{Stream: events.LRPStream})
+		Expect(err).To(MatchError(context.DeadlineExceeded))
+		Expect(events.Retryable(err)).To(BeTrue())
+		Expect(time.Since(start)).To(BeNumerically("<", 2*time.Second))
+		Expect(a.requestCount()).To(BeNumerically(">=", 1))
+		Expect(b.requestCount()).To(BeNumerically(">=", 1))
 	})
 })
 
