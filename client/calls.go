@@ -56,7 +56,7 @@ func (c *client) Ping(ctx context.Context) bool {
 	var out struct {
 		Available bool `json:"available"`
 	}
-	return c.call(ctx, methodGet, pathPing, read, nil, &out) == nil && out.Available
+	return c.call(ctx, methodGet, pathPing, probe, nil, &out) == nil && out.Available
 }
 
 // Domains implements Client.

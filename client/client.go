@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/openbbs/bbs/events"
@@ -22,7 +23,8 @@ import (
 // models.ErrInvalidStateTransition, ...); a call that got no answer returns a
 // *TransportError. A Client is safe for concurrent use.
 type Client interface {
-	// Ping reports whether the server answers GET /v1/ping with available=true.
+	// Ping reports whether the server answers GET /v1/ping with available=true; with
+	// replicas (WithURLs), whether any of them does.
 	Ping(ctx context.Context) bool
 
 	// Domains lists the domains that have not expired.
@@ -136,7 +138,8 @@ type Client interface {
 
 // client implements Client over HTTP.
 type client struct {
-	base    *url.URL
+	bases   []*url.URL   // the server given to NewClient, then the replicas of WithURLs
+	cur     atomic.Int32 // index in bases of the replica that answered last
 	http    *http.Client // unary calls
 	stream  *http.Client // event streams: the same transport, no overall timeout
 	token   string
@@ -167,6 +170,10 @@ func NewClient(url string, opts ...Option) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	bases, err := replicaSet(base, s.replicas)
+	if err != nil {
+		return nil, err
+	}
 	if s.tlsConfig != nil && base.Scheme != "https" {
 		return nil, invalid("TLS", "TLS options need an https URL, got %s", base.Redacted())
 	}
@@ -187,7 +194,7 @@ func NewClient(url string, opts ...Option) (Client, error) {
 		s.pageSize = DefaultListPageSize
 	}
 	return &client{
-		base:     base,
+		bases:    bases,
 		http:     hc,
 		stream:   &sc,
 		token:    s.token,
@@ -212,6 +219,23 @@ func parseURL(raw string) (*url.URL, error) {
 		return nil, invalid("url", "no user, query or fragment allowed in %q", raw)
 	}
 	return u, nil
+}
+
+// replicaSet returns base and the replicas of WithURLs, after checking that they share
+// the scheme of base and that none is given twice.
+func replicaSet(base *url.URL, replicas []*url.URL) ([]*url.URL, error) {
+	bases := append([]*url.URL{base}, replicas...)
+	seen := make(map[string]bool, len(bases))
+	for _, u := range bases {
+		switch {
+		case u.Scheme != base.Scheme:
+			return nil, invalid("WithURLs", "%s and %s: every URL must have the same scheme (one TLS configuration serves all)", base.Redacted(), u.Redacted())
+		case seen[u.String()]:
+			return nil, invalid("WithURLs", "%s is given twice", u.Redacted())
+		}
+		seen[u.String()] = true
+	}
+	return bases, nil
 }
 
 // httpClient returns a copy of base (or a new client) whose transport uses tlsConfig.
@@ -274,7 +298,13 @@ func (c *client) Subscribe(ctx context.Context, req events.Request) (events.Even
 
 func (c *client) open(ctx context.Context, logger *slog.Logger, req events.Request) (events.EventSource, error) {
 	cfg := c.sconf
-	cfg.URL = c.base.String()
+	// The stream starts on the replica that answered last and moves on in order.
+	first := int(c.cur.Load())
+	cfg.URL = c.bases[first].String()
+	cfg.Replicas = nil
+	for i := 1; i < len(c.bases); i++ {
+		cfg.Replicas = append(cfg.Replicas, c.bases[(first+i)%len(c.bases)].String())
+	}
 	cfg.Client = c.stream
 	cfg.Logger = logger
 	if c.token != "" {

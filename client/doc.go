@@ -34,6 +34,29 @@
 // the server. A Subscribe call retries its first connection for up to
 // WithSubscribeTimeout (default 30s) while the server is down or answers 5xx.
 //
+// # Replicas
+//
+// WithURLs adds replicas of the server: servers of the same store, any of which can answer
+// any call and resume any stream from its cursor. A unary call goes first to the replica
+// that answered last (NewClient's URL at the start) and moves on, in the order given, only
+// when the one tried surely did not take the call: the request was not sent (connection
+// refused, a name that does not resolve, a dial timeout, a failed TLS handshake) or it
+// answered 503 Unavailable, which the server answers only for a request it did not apply.
+// A replica that failed is passed over by the next calls. Another transport error (the
+// connection reset after the request was sent, no answer within WithTimeout) may mean the
+// call was applied, so it is handled as with one URL: the call fails unless the
+// RetryPolicy repeats it, and the repeat goes to the next replica. So a mutation that is not
+// safe to repeat is never applied twice. A 4xx (and EndpointNotFoundErr) is the answer,
+// never a reason to move on. An attempt in TransportError.Attempts is one such pass over
+// the replicas. Ping is true when any replica answers: it moves on after any failure.
+//
+// A stream starts on the replica that answered the last unary call and moves to the next
+// when a connection attempt fails (no connection, no answer in time, a 5xx) or its
+// connection ends (but for stream_end slow_consumer), resuming there from its cursor
+// without a gap or a duplicate. Its first connection tries the replicas in turn within
+// WithSubscribeTimeout: each attempt waits at most that timeout divided by the number of
+// replicas for an answer (events.Config.Replicas).
+//
 // # Trace ids
 //
 // A call whose context carries a trace id (trace.WithRequestId) sends it in the

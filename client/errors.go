@@ -46,12 +46,15 @@ func (e *ResponseError) Unwrap() error { return e.Err }
 // TransportError is a unary call that got no complete answer: the connection failed,
 // timed out or dropped. Err is the cause (a *url.Error, context.DeadlineExceeded of the
 // per-attempt timeout, ...). Only these errors are retried, and only for calls that are
-// safe to repeat (see RetryPolicy). Attempts is how many attempts were made.
+// safe to repeat (see RetryPolicy). Attempts is how many attempts were made (with
+// replicas, each a pass over them; Err is then the last replica's error).
 type TransportError struct {
 	Method   string
 	Path     string
 	Attempts int
 	Err      error
+
+	unsent bool // the request surely was not sent (no connection): another replica may take it
 }
 
 func (e *TransportError) Error() string {

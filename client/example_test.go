@@ -179,3 +179,28 @@ func ExampleClient_Subscribe() {
 	// snapshot ends; live events follow
 	// invalid: true
 }
+
+// Replicas of one store: calls and streams go on when one of them is gone.
+func ExampleWithURLs() {
+	gone := startServer()
+	_ = gone.Close() // a replica that is down
+	srv := startServer()
+	defer srv.Close()
+
+	c, err := client.NewClient(gone.URL(), client.WithURLs(srv.URL()))
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	fmt.Println("available:", c.Ping(ctx))
+	// Not sent to the replica that is down, so sent to the next one, once.
+	err = c.DesireTask(ctx, "build-1", "ci", &models.TaskDefinition{RootFs: "docker:///golang"})
+	fmt.Println("desired:", err == nil)
+
+	_, err = client.NewClient(gone.URL(), client.WithURLs("https://10.0.0.2:8889"))
+	fmt.Println("mixed schemes:", errors.Is(err, client.ErrInvalidOption))
+	// Output:
+	// available: true
+	// desired: true
+	// mixed schemes: true
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -28,8 +29,32 @@ type settings struct {
 	logger      *slog.Logger
 	stream      events.Config
 	subscribe   time.Duration // events.Config.ConnectTimeout; 0 keeps the stream config's
+	replicas    []*url.URL    // WithURLs, in order
 	pageSize    int           // WithListPageSize
 	pageSizeSet bool
+}
+
+// WithURLs adds replicas of the server given to NewClient: servers of the same store, so
+// that any of them can answer any call and resume any stream. Unary calls and event
+// streams fail over between them (see the package documentation, "Replicas"). Each URL is
+// checked as NewClient's: http or https, a host, an optional path prefix, no user, query
+// or fragment. Every URL, NewClient's included, must have the same scheme, since one
+// *http.Client and one TLS configuration serve them all, and none may be given twice. It
+// may be given more than once; the URLs add up, in order.
+func WithURLs(urls ...string) Option {
+	return func(s *settings) error {
+		if len(urls) == 0 {
+			return invalid("WithURLs", "no URL given")
+		}
+		for _, raw := range urls {
+			u, err := parseURL(raw)
+			if err != nil {
+				return invalid("WithURLs", "%w", err)
+			}
+			s.replicas = append(s.replicas, u)
+		}
+		return nil
+	}
 }
 
 // WithHTTPClient makes the client send its requests with c (its transport, cookies,
@@ -189,11 +214,11 @@ func WithSubscribeTimeout(d time.Duration) Option {
 
 // WithStreamConfig sets how event sources reconnect: the MinBackoff, MaxBackoff,
 // ConnectTimeout, IdleTimeout and MaxEventSize fields of cfg (see events.Config). Its URL,
-// Client, Header and Logger fields must be empty: the client sets them.
+// Replicas, Client, Header and Logger fields must be empty: the client sets them.
 func WithStreamConfig(cfg events.Config) Option {
 	return func(s *settings) error {
-		if cfg.URL != "" || cfg.Client != nil || cfg.Header != nil || cfg.Logger != nil {
-			return invalid("WithStreamConfig", "URL, Client, Header and Logger are set by the client")
+		if cfg.URL != "" || cfg.Replicas != nil || cfg.Client != nil || cfg.Header != nil || cfg.Logger != nil {
+			return invalid("WithStreamConfig", "URL, Replicas, Client, Header and Logger are set by the client")
 		}
 		probe := cfg
 		probe.URL = "http://127.0.0.1" // the real URL is checked by NewClient

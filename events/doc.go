@@ -51,6 +51,9 @@
 //     Open itself retries its first connection for up to Config.ConnectTimeout (30s by
 //     default) while the server is down or answers 5xx, so a resubscribe loop without a
 //     pause never spins.
+//     With Config.Replicas (servers of the same store), a failed connection attempt or
+//     an ended connection (but for slow_consumer) moves it to the next replica, where it
+//     resumes from its cursor.
 //   - NewEventSource: the same decoding over any RawEventSource (an sse.ReadCloser, an
 //     sse.EventSource, fakes.FakeRawEventSource), as BBS's NewEventSource.
 //   - Request: Validate, Path, Query and URL of GET /v1/events and /v1/events/tasks.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +61,16 @@ type Doer interface {
 type Config struct {
 	// URL is the server's base URL, for example "http://127.0.0.1:8889". Required.
 	URL string
+	// Replicas are the base URLs of further servers of the same store as URL (so that a
+	// cursor of one is a cursor of all), tried after URL in turn. A connection attempt
+	// that fails (no connection, no answer, a 5xx) moves the source to the next one, and
+	// so does a connection that ends, but for stream_end slow_consumer: it resumes there
+	// from its cursor, without a gap or a duplicate. With replicas, each attempt waits at
+	// most ConnectTimeout divided by the number of URLs for the answer's headers, so the
+	// first connection tries every replica within ConnectTimeout even when one hangs.
+	// They must share URL's scheme (one Client, one TLS configuration, serves all). nil
+	// means URL only.
+	Replicas []string
 	// Client sends the requests. nil means http.DefaultClient. It must not limit the
 	// duration of a whole request (http.Client.Timeout): a stream stays open for hours.
 	Client Doer
@@ -108,9 +119,33 @@ func (c Config) Validate() error {
 	return err
 }
 
+// baseURLs validates URL and Replicas and returns them in that order.
+func (c Config) baseURLs() ([]*url.URL, error) {
+	bases := make([]*url.URL, 0, 1+len(c.Replicas))
+	seen := make(map[string]bool, 1+len(c.Replicas))
+	for i, raw := range append([]string{c.URL}, c.Replicas...) {
+		u, err := parseBaseURL(raw)
+		if err != nil {
+			if i > 0 {
+				err = &optionError{"Replicas", err.(*optionError).reason}
+			}
+			return nil, err
+		}
+		switch {
+		case i > 0 && u.Scheme != bases[0].Scheme:
+			return nil, &optionError{"Replicas", "every URL must have the scheme of URL: " + strconv.Quote(raw)}
+		case seen[u.String()]:
+			return nil, &optionError{"Replicas", "a URL given twice: " + strconv.Quote(raw)}
+		}
+		seen[u.String()] = true
+		bases = append(bases, u)
+	}
+	return bases, nil
+}
+
 // withDefaults validates the config and fills its zero fields.
-func (c Config) withDefaults() (Config, *url.URL, error) {
-	base, err := parseBaseURL(c.URL)
+func (c Config) withDefaults() (Config, []*url.URL, error) {
+	bases, err := c.baseURLs()
 	if err != nil {
 		return c, nil, err
 	}
@@ -150,7 +185,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	if c.MaxEventSize == 0 {
 		c.MaxEventSize = sse.DefaultMaxEventSize
 	}
-	return c, base, nil
+	return c, bases, nil
 }
 
 // Source is the EventSource of the SDK: a stream of raw SSE events decoded into models
@@ -168,10 +203,12 @@ type Source struct {
 	log    *slog.Logger
 
 	// Owned by the consumer goroutine (Next, and the hooks of the sse.EventSource that
-	// Next runs).
-	snapshotting bool   // a snapshot was asked for and snapshot_end not yet seen
-	resumeFrom   string // the cursor the next connection resumes from
-	refused      error  // why the source refused to reconnect
+	// Next runs; Open's before it returns).
+	snapshotting bool      // a snapshot was asked for and snapshot_end not yet seen
+	resumeFrom   string    // the cursor the next connection resumes from
+	refused      error     // why the source refused to reconnect
+	endReason    string    // the reason of the stream_end frame of the open connection
+	replicas     *replicas // the server and its replicas, and which one to connect to
 
 	mu     sync.Mutex
 	cursor string      // guarded by mu; written only by the consumer goroutine
@@ -196,7 +233,7 @@ var _ Resumable = (*Source)(nil)
 // context.DeadlineExceeded; when ctx ends, ctx's error. Retryable tells which of them may
 // succeed later.
 func Open(ctx context.Context, cfg Config, req Request) (*Source, error) {
-	cfg, base, err := cfg.withDefaults()
+	cfg, bases, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
@@ -209,16 +246,17 @@ func Open(ctx context.Context, cfg Config, req Request) (*Source, error) {
 		snapshotting: req.Snapshot,
 		resumeFrom:   req.Since,
 	}
+	s.replicas = newReplicas(bases, cfg.ConnectTimeout, s.log)
 	header := cfg.Header.Clone() // the caller may change its own afterwards
 	sc := sse.Config{
-		Client: cfg.Client,
+		Client: s.replicas.doer(cfg.Client),
 		RetryParams: sse.RetryParams{
 			InitialDelay:   cfg.MinBackoff,
 			MaxDelay:       cfg.MaxBackoff,
 			MaxAttempts:    -1, // Open's ctx bounds the first connection; Close the rest
 			RetryTransient: true,
 		},
-		RequestCreator:  func() *http.Request { return s.request(base, req, header) },
+		RequestCreator:  func() *http.Request { return s.request(s.replicas.base(), req, header) },
 		MaxEventSize:    cfg.MaxEventSize,
 		BorrowData:      true, // Next decodes the data before it reads on
 		IdleTimeout:     cfg.IdleTimeout,
@@ -272,6 +310,10 @@ var errNoCursor = fmt.Errorf("%w: the connection ended before the stream gave a 
 // beforeReconnect is the sse.Config.BeforeReconnect of an opened source: it refuses to
 // resume when that could leave a gap, and otherwise resumes from the newest cursor read.
 func (s *Source) beforeReconnect(lastEventID string, _ error) error {
+	if s.endReason != ReasonSlowConsumer {
+		s.replicas.next("the connection ended")
+	}
+	s.endReason = ""
 	switch {
 	case s.snapshotting:
 		s.refused = errSnapshotInterrupted
@@ -423,6 +465,7 @@ func (s *Source) streamEnd(data []byte) bool {
 	}
 	_ = json.Unmarshal(data, &body)
 	s.log.Info("events: server ended the stream", "reason", body.Reason, "last_event_id", s.LastEventID())
+	s.endReason = body.Reason
 	switch body.Reason {
 	case ReasonCursorExpired, ReasonTokenExpired, ReasonUnauthorized:
 		s.fail(&StreamEndError{Reason: body.Reason})
