@@ -107,7 +107,7 @@ var _ = Describe("bbsctl events", func() {
 		Eventually(srv.sess.Kill()).WithTimeout(10 * time.Second).Should(gexec.Exit())
 		addr, err := url.Parse(srv.url)
 		Expect(err).NotTo(HaveOccurred())
-		Consistently(rec).WithTimeout(300 * time.Millisecond).ShouldNot(gexec.Exit(), "it waits for the server")
+		Consistently(rec).WithTimeout(300*time.Millisecond).ShouldNot(gexec.Exit(), "it waits for the server")
 		srv = startBBS(dir, "--listen", addr.Host)
 		desire(srv, "after-1")
 		ok("--url", srv.url, "claim", "--process-guid", "after-1", "--cell-id", "cell-1")
@@ -196,4 +196,3 @@ var _ = Describe("bbsctl simulate", func() {
 		Expect(strings.Join(out, "")).NotTo(ContainSubstring("\x1b["))
 	})
 })
-
