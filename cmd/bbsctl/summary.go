@@ -117,9 +117,7 @@ func actualDiff(before, after *models.ActualLRP) string {
 	c.add("address", netAddress(&before.ActualLRPNetInfo), netAddress(&after.ActualLRPNetInfo))
 	c.add("crash_count", itoa(before.CrashCount), itoa(after.CrashCount))
 	c.add("placement_error", before.PlacementError, after.PlacementError)
-	if before.GetRoutable() != after.GetRoutable() {
-		c.add("routable", fmt.Sprint(before.GetRoutable()), fmt.Sprint(after.GetRoutable()))
-	}
+	c.add("routable", routable(before), routable(after))
 	return c.String()
 }
 
@@ -153,4 +151,12 @@ func taskDiff(before, after *models.Task) string {
 	}
 	c.add("rejections", itoa(before.RejectionCount), itoa(after.RejectionCount))
 	return c.String()
+}
+
+// routable is "true" or "false", "" when the cell did not say.
+func routable(a *models.ActualLRP) string {
+	if !a.RoutableExists() {
+		return ""
+	}
+	return fmt.Sprint(a.GetRoutable())
 }

@@ -183,7 +183,7 @@ func (f *fleet) runTasks(ctx context.Context, cell *simCell, running map[string]
 	}
 	seen := map[string]bool{}
 	for _, t := range tasks {
-		if t.State != models.Task_Running {
+		if t.State != models.Task_Running || !f.ownTask(t.TaskGuid) {
 			continue
 		}
 		seen[t.TaskGuid] = true

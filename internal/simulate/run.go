@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -103,8 +104,21 @@ func (f *fleet) setup(ctx context.Context) error {
 	return nil
 }
 
-func (f *fleet) lrpGuid(i int) string  { return fmt.Sprintf("%s-lrp-%d", f.cfg.Prefix, i) }
-func (f *fleet) taskGuid(i int) string { return fmt.Sprintf("%s-task-%d", f.cfg.Prefix, i) }
+func (f *fleet) lrpGuid(i int) string { return fmt.Sprintf("%s-lrp-%d", f.cfg.Prefix, i) }
+
+// lrpFilter selects the run's own LRPs and instances, whatever else the domain holds.
+func (f *fleet) lrpFilter() (models.DesiredLRPFilter, models.ActualLRPFilter) {
+	guids := make([]string, f.cfg.LRPs)
+	for i := range guids {
+		guids[i] = f.lrpGuid(i)
+	}
+	return models.DesiredLRPFilter{Domain: f.cfg.Domain, ProcessGuids: guids},
+		models.ActualLRPFilter{Domain: f.cfg.Domain, ProcessGuids: guids}
+}
+
+// ownTask reports whether a task guid is one of the run's.
+func (f *fleet) ownTask(guid string) bool { return strings.HasPrefix(guid, f.cfg.Prefix+"-task-") }
+func (f *fleet) taskGuid(i int) string    { return fmt.Sprintf("%s-task-%d", f.cfg.Prefix, i) }
 
 // record counts the outcome of a write: the change and counter on success, a conflict on
 // a 404 or 409 (a race the fleet expects), an error otherwise. It reports success.
@@ -218,8 +232,11 @@ func (f *fleet) summary(ctx context.Context) Summary {
 	elapsed := time.Since(f.start)
 	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if lrps, err := f.c.ActualLRPs(lctx, models.ActualLRPFilter{Domain: f.cfg.Domain}); err == nil {
-		f.setInstanceCounts(lrps)
+	if f.cfg.LRPs > 0 {
+		_, filter := f.lrpFilter()
+		if lrps, err := f.c.ActualLRPs(lctx, filter); err == nil {
+			f.setInstanceCounts(lrps)
+		}
 	}
 	f.mu.Lock()
 	drained, lost := f.drained, f.lost
@@ -255,7 +272,8 @@ func (f *fleet) summary(ctx context.Context) Summary {
 func (f *fleet) runDriver(ctx context.Context, rng *rand.Rand) {
 	instances := make([]int32, f.cfg.LRPs)
 	if f.cfg.LRPs > 0 {
-		lrps, err := f.c.DesiredLRPs(ctx, models.DesiredLRPFilter{Domain: f.cfg.Domain})
+		filter, _ := f.lrpFilter()
+		lrps, err := f.c.DesiredLRPs(ctx, filter)
 		if err != nil {
 			f.failed(ctx, err, "desired lrps")
 		}

@@ -69,7 +69,11 @@ func (s *scheduler) place(id string, p placement) {
 
 func (s *scheduler) placeInstances(ctx context.Context) {
 	f := s.f
-	lrps, err := f.c.ActualLRPs(ctx, models.ActualLRPFilter{Domain: f.cfg.Domain})
+	if f.cfg.LRPs == 0 {
+		return
+	}
+	_, filter := f.lrpFilter()
+	lrps, err := f.c.ActualLRPs(ctx, filter)
 	if err != nil {
 		f.failed(ctx, err, "actual lrps")
 		return
@@ -123,6 +127,9 @@ func (s *scheduler) runTasks(ctx context.Context) {
 		return
 	}
 	for _, t := range tasks {
+		if !f.ownTask(t.TaskGuid) {
+			continue
+		}
 		switch t.State {
 		case models.Task_Pending:
 			s.place(t.TaskGuid, placement{taskGuid: t.TaskGuid})
