@@ -121,14 +121,18 @@ func (a *app) tlsConfig() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// httpClient is the HTTP client of the global flags, for event streams and /version: no
-// overall timeout (a stream stays open), TLS as the flags say.
+// httpClient is the HTTP client of the global flags, for the SDK, event streams and
+// /version: no overall timeout (a stream stays open), TLS as the flags say.
 func (a *app) httpClient() (*http.Client, error) {
 	cfg, err := a.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	// HTTP/1.1 only: over HTTP/2 a handshake the server refuses after the fact (TLS 1.3
+	// checks the client's certificate then) is reported without its reason.
+	t.ForceAttemptHTTP2 = false
+	t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	if cfg != nil {
 		t.TLSClientConfig = cfg
 	}
@@ -137,14 +141,12 @@ func (a *app) httpClient() (*http.Client, error) {
 
 // client is the SDK client of the global flags.
 func (a *app) client() (client.Client, error) {
-	var opts []client.Option
-	cfg, err := a.tlsConfig()
+	hc, err := a.httpClient()
 	if err != nil {
 		return nil, err
 	}
-	if cfg != nil {
-		opts = append(opts, client.WithTLSConfig(cfg))
-	}
+	hc.Timeout = 0 // the SDK bounds each unary call (client.DefaultTimeout)
+	opts := []client.Option{client.WithHTTPClient(hc)}
 	if a.token != "" {
 		opts = append(opts, client.WithBearerToken(a.token))
 	}

@@ -2,14 +2,18 @@ package main_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
 
+	"github.com/openbbs/bbs/internal/testcerts"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -251,4 +255,44 @@ func writeFile(dir, name, content string) string {
 	path := filepath.Join(dir, name)
 	Expect(os.WriteFile(path, []byte(content), 0o600)).To(Succeed())
 	return path
+}
+
+var _ = Describe("bbsctl over mutual TLS", func() {
+	It("uses --ca-cert, --client-cert and --client-key (or their variables), and says why TLS failed", func() {
+		dir := GinkgoT().TempDir()
+		certs, err := testcerts.Write(dir)
+		Expect(err).NotTo(HaveOccurred())
+		srv := startTLSBBS(dir, "--tls-cert", certs.ServerCert, "--tls-key", certs.ServerKey, "--tls-client-ca", certs.CA)
+
+		Expect(ok("--url", srv, "--ca-cert", certs.CA, "--client-cert", certs.ClientCert, "--client-key", certs.ClientKey, "upsert-domain", "apps")).
+			To(ContainSubstring("apps"))
+		r := ctlIn([]string{"BBS_URL=" + srv, "BBS_CA_CERT=" + certs.CA, "BBS_CLIENT_CERT=" + certs.ClientCert, "BBS_CLIENT_KEY=" + certs.ClientKey}, "", "domains")
+		Expect(r.code).To(Equal(0), r.err)
+		Expect(r.out).To(Equal("apps\n"))
+		events := startCtl([]string{"BBS_CA_CERT=" + certs.CA, "BBS_CLIENT_CERT=" + certs.ClientCert, "BBS_CLIENT_KEY=" + certs.ClientKey}, "", "--url", srv, "events", "-o", "json")
+		Consistently(events).WithTimeout(300 * time.Millisecond).ShouldNot(gexec.Exit())
+		interrupt(events)
+
+		oneLineError(ctl("--url", srv, "domains"), "bbsctl: cannot reach the server at "+srv+": TLS: ")
+		oneLineError(ctl("--url", srv, "--ca-cert", certs.OtherCA, "domains"), "bbsctl: cannot reach the server at "+srv+": TLS: ")
+		r = ctl("--url", srv, "--ca-cert", certs.CA, "domains")
+		oneLineError(r, "bbsctl: cannot reach the server at "+srv+": ")
+		Expect(r.err).To(HaveSuffix(": TLS: the server refused the connection: tls: certificate required\n"))
+		r = ctl("--url", srv, "--ca-cert", filepath.Join(dir, "missing.pem"), "domains")
+		Expect(r.code).To(Equal(2))
+		Expect(r.err).To(ContainSubstring("--ca-cert: open "))
+	})
+})
+
+// startTLSBBS starts bbs with TLS flags and returns its https URL.
+func startTLSBBS(dir string, args ...string) string {
+	GinkgoHelper()
+	all := append([]string{"--db", "sqlite://" + filepath.Join(dir, "bbs.db"), "--listen", "127.0.0.1:0"}, args...)
+	sess, err := gexec.Start(exec.Command(bbsPath, all...), GinkgoWriter, GinkgoWriter)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { sess.Kill().Wait(10 * time.Second) })
+	Eventually(sess.Err).WithTimeout(30 * time.Second).Should(gbytes.Say(`listening on https://127\.0\.0\.1:\d+`))
+	m := regexp.MustCompile(`listening on (https://127\.0\.0\.1:\d+)`).FindSubmatch(sess.Err.Contents())
+	Expect(m).NotTo(BeNil())
+	return string(m[1])
 }

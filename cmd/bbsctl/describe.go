@@ -49,7 +49,10 @@ func unreachable(err error) (string, bool) {
 	var hostname x509.HostnameError
 	var certInvalid x509.CertificateInvalidError
 	var recordHeader tls.RecordHeaderError
+	var op *net.OpError
 	switch {
+	case errors.As(err, &op) && op.Op == "remote error":
+		return "TLS: the server refused the connection: " + op.Err.Error(), true
 	case errors.As(err, &errno):
 		return errno.Error(), true
 	case errors.As(err, &dns):
