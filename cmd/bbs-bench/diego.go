@@ -252,7 +252,7 @@ func runDiego(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.cycle, "cycle", 30*time.Second, "bulk cycle of the reps, the route emitter and the nsync bulker")
 	fs.IntVar(&cfg.trials, "trials", 3, "cycles")
 	fs.BoolVar(&cfg.localEmitters, "local-emitters", false, "one route emitter per cell on its cell's instance stream, instead of one global emitter on /v1/events")
-	fs.IntVar(&cfg.seedWorkers, "seed-workers", 32, "concurrent seeding workers (desire, claim, start)")
+	fs.IntVar(&cfg.seedWorkers, "seed-workers", 32, "concurrent seeding workers (desire, then start)")
 	fs.IntVar(&cfg.repWorkers, "rep-workers", 4, "concurrent writes of one rep")
 	fs.DurationVar(&cfg.convergence, "convergence-interval", 0, "the server's convergence interval (0: the server's default, 30s)")
 	if err := parseFlags(e, fs, args); err != nil {

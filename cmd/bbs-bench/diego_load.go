@@ -74,7 +74,7 @@ func (r *diegoRun) keepCellsAlive(ctx context.Context) {
 	wg.Wait()
 }
 
-// seed desires every LRP with one instance, and claims and starts it on a random cell
+// seed desires every LRP with one instance, and starts it on a random cell
 // (its replica's client), -seed-workers at a time, with a progress line on stderr. Any
 // failure fails the run: the cycles check counts against what was seeded.
 func (r *diegoRun) seed(ctx context.Context) error {
@@ -138,7 +138,8 @@ func (r *diegoRun) seed(ctx context.Context) error {
 	return nil
 }
 
-// seedOne desires LRP i and claims and starts its instance on cell c.
+// seedOne desires LRP i and starts its instance on cell c, as benchmarkbbs seeds (a start
+// may take an UNCLAIMED instance to RUNNING directly).
 func (r *diegoRun) seedOne(ctx context.Context, i int, c *diegoCell) error {
 	guid := r.processGuid(i)
 	if err := c.cl.DesireLRP(ctx, realisticDesiredLRP(guid, 1)); err != nil {
@@ -146,9 +147,6 @@ func (r *diegoRun) seedOne(ctx context.Context, i int, c *diegoCell) error {
 	}
 	key := models.NewActualLRPKey(guid, 0, benchDomain)
 	ik := models.NewActualLRPInstanceKey(guid+"-i", c.id)
-	if err := c.cl.ClaimActualLRP(ctx, &key, &ik); err != nil {
-		return fmt.Errorf("claiming %s on %s: %w", guid, c.id, err)
-	}
 	if err := c.cl.StartActualLRP(ctx, &key, &ik, &diegoNetInfo, nil, nil, true, ""); err != nil {
 		return fmt.Errorf("starting %s on %s: %w", guid, c.id, err)
 	}
