@@ -119,14 +119,15 @@
   // the server refused (401, 403, 400) is diagnosed with a fetch of the same URL and shown,
   // and one that failed otherwise is reopened from its last event.
   class Stream {
-    // opts: {name, path, params (URLSearchParams), types, fromOldest, onEvent(type, data, id),
-    // onReset(reason), stateEl}
+    // opts: {path, params (URLSearchParams), types, fromOldest, onEvent(type, data, id),
+    // onReset(reason), onReopen(), stateEl}
     constructor(opts) {
       this.opts = opts;
       this.lastId = "";
       this.es = null;
       this.closed = false;
       this.timer = null;
+      this.opened = 0; // connections made, the browser's reconnections included
     }
 
     streamURL(withToken) {
@@ -151,7 +152,11 @@
       this.state("connecting");
       const es = new EventSource(this.streamURL(true));
       this.es = es;
-      es.onopen = () => { if (this.es === es) this.state("live"); };
+      es.onopen = () => {
+        if (this.es !== es) return;
+        this.state("live");
+        if (this.opened++ && this.opts.onReopen) this.opts.onReopen();
+      };
       es.onerror = () => {
         if (this.es !== es || this.closed) return;
         if (es.readyState === EventSource.CLOSED) this.diagnose(es);
@@ -425,6 +430,7 @@
         stateEl: $("timeline-state"),
         onEvent: (type, d, id) => this.add(eventRow(type, d, id, false)),
         onReset: (reason) => this.add(marker(`stream restarted (${reason}): events may have been missed`)),
+        onReopen: () => this.add(marker("reconnected: resumed after the last event received")),
       });
       this.add(marker(`watching ${this.stream.streamURL(false)}`));
       this.stream.open();
@@ -664,6 +670,13 @@
 
     put(a) { this.rows.set(this.rowKey(a.process_guid, a.index, a.presence), a); },
 
+    // drop removes the row of a slot and presence if it is still the instance instanceGuid:
+    // a replacement created in that place first (an evacuation's, a suspect's) stays.
+    drop(guid, index, presence, instanceGuid) {
+      const k = this.rowKey(guid, index, presence), row = this.rows.get(k);
+      if (row && (row.instance_guid || "") === (instanceGuid || "")) this.rows.delete(k);
+    },
+
     // apply folds an instance event into the rows: one row per process guid, index and
     // presence, as the lists return them.
     apply(type, d) {
@@ -673,12 +686,16 @@
           break;
         case "actual_lrp_instance_removed": {
           const a = d.actual_lrp;
-          this.rows.delete(this.rowKey(a.process_guid, a.index, a.presence));
+          this.drop(a.process_guid, a.index, a.presence, a.instance_guid);
           break;
         }
         case "actual_lrp_instance_changed": {
           const b = d.before || {}, a = d.after || {};
-          this.rows.delete(this.rowKey(d.process_guid, d.index, b.presence));
+          // A change of presence (to EVACUATING or SUSPECT, or back) moves the instance
+          // to another row; a change in place overwrites its row below.
+          if ((b.presence || "ORDINARY") !== (a.presence || "ORDINARY")) this.drop(d.process_guid, d.index, b.presence, d.instance_guid);
+          // An instance turns SUSPECT when its cell is lost: read the cells again now.
+          if (a.presence === "SUSPECT" && b.presence !== "SUSPECT") this.loadCells();
           // The event's instance key is the after's while the instance is on a cell.
           const onCell = a.state === "CLAIMED" || a.state === "RUNNING";
           this.put(Object.assign({}, a, {
