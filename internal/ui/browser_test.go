@@ -63,9 +63,9 @@ func needChromium() string {
 	GinkgoHelper()
 	p := chromium()
 	if p == "" {
-		msg := "browser spec skipped: no Chromium (/usr/bin/chromium or chromium on PATH); install it to run it: apt-get install -y chromium"
+		msg := "no Chromium (/usr/bin/chromium or chromium on PATH) for the browser spec; to run it: apt-get install -y chromium"
 		if os.Getenv("CI") != "" {
-			Fail(msg + " (CI is set: failing instead)")
+			Fail(msg + " (CI is set, so this fails instead of skipping)")
 		}
 		Skip(msg)
 	}
