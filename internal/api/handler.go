@@ -140,7 +140,6 @@ func New(cfg Config) (http.Handler, error) {
 	console := ui.Handler()
 	h.handle("GET", ui.Prefix, false, console)
 	h.handle("GET", "/ui", false, console)
-	h.mux.Handle("GET /{$}", h.instrument("/", false, console))
 	h.domainRoutes()
 	h.lrpRoutes()
 	h.taskRoutes()

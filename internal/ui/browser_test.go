@@ -305,10 +305,10 @@ var _ = Describe("the console in a browser", func() {
 		defer cancel()
 
 		p := newPage(browser)
-		p.do(chromedp.Navigate(srv.url + "/"))
+		p.do(chromedp.Navigate(srv.url + "/ui"))
 		loc, err := eval[string](p, "location.pathname")
 		Expect(err).NotTo(HaveOccurred())
-		Expect(loc).To(Equal("/ui/"), "/ redirects to the console")
+		Expect(loc).To(Equal("/ui/"), "/ui redirects to the console")
 		p.waitFor(`document.getElementById("timeline-state").dataset.state === "live"`)
 		Expect(p.count("#error:not([hidden])")).To(BeZero(), p.describe)
 

@@ -8,8 +8,8 @@
 // strong ETag (the SHA-256 of its bytes, so a conditional request is answered 304),
 // Cache-Control no-cache (a browser revalidates, so a new binary's page is used at once)
 // and a strict Content-Security-Policy: scripts, styles, images and connections from the
-// server's own origin only, no inline script or style, no framing. /ui redirects to /ui/
-// and / to /ui/.
+// server's own origin only, no inline script or style, no framing. /ui redirects to /ui/.
+// / is left alone: it is an unknown route of the API (404 in JSON), as before.
 //
 // The page itself is a client of the public API like any other: unary calls with
 // fetch and an Authorization: Bearer header, streams with the browser's EventSource and

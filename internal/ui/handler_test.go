@@ -70,24 +70,22 @@ var _ = Describe("Handler", func() {
 		Expect(regexp.MustCompile(`'unsafe-|\*|https?:`).FindString(ui.ContentSecurityPolicy)).To(BeEmpty())
 	})
 
-	It("redirects / and /ui to /ui/, and answers 404 and 405 for the rest", func() {
-		for _, path := range []string{"/", "/ui"} {
-			resp := get("GET", path)
-			Expect(resp.StatusCode).To(Equal(http.StatusFound), path)
-			Expect(resp.Header.Get("Location")).To(Equal("/ui/"), path)
-		}
+	It("redirects /ui to /ui/, and answers 404 and 405 for the rest", func() {
+		resp := get("GET", "/ui")
+		Expect(resp.StatusCode).To(Equal(http.StatusFound))
+		Expect(resp.Header.Get("Location")).To(Equal("/ui/"))
 		Expect(get("GET", "/ui/nothing.js").StatusCode).To(Equal(http.StatusNotFound))
-		resp := get("POST", "/ui/")
+		resp = get("POST", "/ui/")
 		Expect(resp.StatusCode).To(Equal(http.StatusMethodNotAllowed))
 		Expect(resp.Header.Get("Allow")).To(Equal("GET, HEAD"))
 		Expect(get("HEAD", "/ui/").StatusCode).To(Equal(http.StatusOK))
 	})
 
 	It("names the paths that need no credentials", func() {
-		for _, p := range []string{"/", "/ui", "/ui/", "/ui/console.js"} {
+		for _, p := range []string{"/ui", "/ui/", "/ui/console.js"} {
 			Expect(ui.IsConsolePath(p)).To(BeTrue(), p)
 		}
-		for _, p := range []string{"/uix", "/v1/cells/list", "/v1/events", "/metrics", "//ui/"} {
+		for _, p := range []string{"/", "/uix", "/v1/cells/list", "/v1/events", "/metrics", "//ui/"} {
 			Expect(ui.IsConsolePath(p)).To(BeFalse(), p)
 		}
 	})

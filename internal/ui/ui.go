@@ -74,15 +74,15 @@ func load() {
 	}
 }
 
-// IsConsolePath reports whether p is served by Handler: /, /ui and everything under /ui/.
+// IsConsolePath reports whether p is served by Handler: /ui and everything under /ui/.
 // These paths need no credentials: they serve the page, never data.
 func IsConsolePath(p string) bool {
-	return p == "/" || p == "/ui" || strings.HasPrefix(p, Prefix)
+	return p == "/ui" || strings.HasPrefix(p, Prefix)
 }
 
 // Handler serves GET and HEAD of the console's paths (IsConsolePath): the page and its
-// files under /ui/, a redirect to /ui/ for / and /ui, 404 for any other path under /ui/
-// and 405 for another method.
+// files under /ui/, a redirect to /ui/ for /ui, 404 for any other path under /ui/ and 405
+// for another method.
 func Handler() http.Handler {
 	loadOnce.Do(load)
 	return http.HandlerFunc(serve)
@@ -95,7 +95,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "the console is read with GET", http.StatusMethodNotAllowed)
 		return
 	}
-	if r.URL.Path == "/" || r.URL.Path == "/ui" {
+	if r.URL.Path == "/ui" {
 		http.Redirect(w, r, Prefix, http.StatusFound)
 		return
 	}
