@@ -4,7 +4,9 @@
 //
 // # What it owns
 //
-// The files under static/ and the way they are served: each with its Content-Type, a
+// The files under static/ (index.html; the JavaScript modules console.js, the views,
+// api.js, the client of the API, and events.js, what events say; console.css; an icon)
+// and the way they are served: each with its Content-Type, a
 // strong ETag (the SHA-256 of its bytes, so a conditional request is answered 304),
 // Cache-Control no-cache (a browser revalidates, so a new binary's page is used at once)
 // and a strict Content-Security-Policy: scripts, styles, images and connections from the

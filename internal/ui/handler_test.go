@@ -54,14 +54,16 @@ var _ = Describe("Handler", func() {
 			Expect(again.StatusCode).To(Equal(http.StatusNotModified))
 			Expect(body(again)).To(BeEmpty())
 		},
-		Entry("the page", "/ui/", "text/html; charset=utf-8", `<script src="console.js" defer></script>`),
-		Entry("the script", "/ui/console.js", "text/javascript; charset=utf-8", "new EventSource("),
+		Entry("the page", "/ui/", "text/html; charset=utf-8", `<script type="module" src="console.js"></script>`),
+		Entry("the views", "/ui/console.js", "text/javascript; charset=utf-8", `from "./api.js"`),
+		Entry("the API client", "/ui/api.js", "text/javascript; charset=utf-8", "new EventSource("),
+		Entry("the events", "/ui/events.js", "text/javascript; charset=utf-8", "export function summaryOf("),
 		Entry("the style", "/ui/console.css", "text/css; charset=utf-8", ".inst.s-running"),
 		Entry("the icon", "/ui/favicon.svg", "image/svg+xml", "<svg"),
 	)
 
 	It("asks nothing of another host: no absolute URL, no import, no inline script or style", func() {
-		for _, path := range []string{"/ui/", "/ui/console.js", "/ui/console.css"} {
+		for _, path := range []string{"/ui/", "/ui/console.js", "/ui/api.js", "/ui/events.js", "/ui/console.css"} {
 			b := body(get("GET", path))
 			Expect(outside.FindAllString(b, -1)).To(BeEmpty(), path)
 			Expect(inline.FindAllString(b, -1)).To(BeEmpty(), path)
