@@ -7,12 +7,14 @@ import (
 
 	"github.com/openbbs/bbs/internal/auth"
 	"github.com/openbbs/bbs/internal/stream"
+	"github.com/openbbs/bbs/internal/ui"
 	"github.com/openbbs/bbs/models"
 )
 
 // Authentication and authorization (docs/api.md section 6, tokens). With Config.Auth set,
-// every route but /v1/ping and /healthz needs a bearer token (401 Unauthorized without a
-// valid one), and the token's scopes decide what it may call (403 Forbidden):
+// every route but /v1/ping, /healthz and the console's files needs a bearer token (401
+// Unauthorized without a valid one), and the token's scopes decide what it may call (403
+// Forbidden):
 //
 //   - read: the lists, gets and streams;
 //   - write: read and every change;
@@ -29,7 +31,8 @@ func principalOf(ctx context.Context) *auth.Principal {
 	return p
 }
 
-// openRoutes need no credentials.
+// openRoutes need no credentials, nor do the console's files (ui.IsConsolePath), which
+// hold no data: the page asks for a token to call the API.
 var openRoutes = map[string]bool{"/v1/ping": true, "/healthz": true}
 
 // readRoutes are the unary calls a read scope allows.
@@ -116,7 +119,7 @@ func (h *handler) authorize(ctx context.Context, path string, req any) error {
 
 // authenticate says who made r (401 without valid credentials); open routes need none.
 func (h *handler) authenticate(r *http.Request, stream bool) (*auth.Principal, error) {
-	if h.auth == nil || openRoutes[r.URL.Path] {
+	if h.auth == nil || openRoutes[r.URL.Path] || ui.IsConsolePath(r.URL.Path) {
 		return nil, nil
 	}
 	p, err := h.auth.Authenticate(r, stream)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/openbbs/bbs/internal/auth"
 	"github.com/openbbs/bbs/internal/lifecycle"
+	"github.com/openbbs/bbs/internal/ui"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/trace"
 )
@@ -144,6 +145,9 @@ func New(cfg Config) (http.Handler, error) {
 		h.stream("/v1/events/lrp_instances", cfg.Streams.Handler(models.StreamLRPInstance))
 		h.stream("/v1/events/tasks", cfg.Streams.Handler(models.StreamTask))
 	}
+	console := ui.Handler()
+	h.handle("GET", ui.Prefix, false, console)
+	h.handle("GET", "/ui", false, console)
 	h.domainRoutes()
 	h.listRoutes()
 	h.lrpRoutes()

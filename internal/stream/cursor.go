@@ -10,6 +10,13 @@ import (
 // lexicographic order of two cursors of one store is the order of their sequences.
 const cursorHexDigits = 16
 
+// SinceOldest, given as since= (never as Last-Event-ID), starts a stream before the oldest
+// record the log retains, so that it sends the whole retained log that matches its filter
+// and then goes on live: a cursor the client cannot know, since it names the store and the
+// log's oldest position. The stream's first block is an id-only one with that position, a
+// resume point for a client that gets no event before it reconnects.
+const SinceOldest = "oldest"
+
 // FormatCursor returns the cursor of the record seq of the store storeID: the store id, a
 // dash and seq as 16 lowercase hex digits, for example "k3j5x2abq7mzpw4e-00000000000000a1".
 // Cursors of one store sort lexicographically in sequence order.

@@ -17,7 +17,8 @@
 // its filter drops, has skipped) every record. It starts at the head when the response
 // begins (no cursor), after the cursor (Last-Event-ID, which wins, or since=), or at the
 // head a snapshot was read at (snapshot=true without cursor; the state and its head come
-// from one Store.View). A cursor of another store, beyond the head, or older than the
+// from one Store.View), or, for since=oldest, just before the oldest retained record
+// (announced by an id-only block). A cursor of another store, beyond the head, or older than the
 // retained log (Store.LogBounds, asked at every resume) gets stream_end cursor_expired. A
 // position outside the window is served from the log (Store.ReadLog, a page per write)
 // until it reaches the window; then the subscriber walks the list. A subscriber that

@@ -33,7 +33,7 @@ func FuzzCursor(f *testing.F) {
 func FuzzRequest(f *testing.F) {
 	for _, s := range []string{
 		"cell_id=c&types=actual_lrp_changed,desired_lrp_created&domain=d&process_guid=p",
-		"types=actual_lrp_instance_changed", "snapshot=true", "since=abcd1234-0000000000000001",
+		"types=actual_lrp_instance_changed", "snapshot=true", "since=abcd1234-0000000000000001", "since=oldest",
 		"types=", "types=,", "process_guid=a%20b", "cell_id=a&cell_id=b", "%zz", "snapshot=maybe",
 	} {
 		f.Add(uint8(0), s, "")

@@ -99,8 +99,12 @@ func (f *filter) wants(eventType string) bool { return f.types&typeBit(eventType
 // request is a parsed and validated stream request.
 type request struct {
 	filter
-	// resume is set when the request carries a cursor (Last-Event-ID or since=).
-	resume      bool
+	// resume is set when the request carries a cursor (Last-Event-ID or since=), or
+	// since=oldest.
+	resume bool
+	// oldest is since=oldest (without Last-Event-ID): the stream starts before the oldest
+	// retained record, whatever the store, instead of after cursorStore/cursorSeq.
+	oldest      bool
 	cursorStore string
 	cursorSeq   uint64
 	// snapshot is snapshot=true; it is ignored when resume is set.
@@ -158,7 +162,10 @@ func parseRequest(r *http.Request, stream string) (request, error) {
 	if cursor == "" {
 		cursor, source = q.Get("since"), "since"
 	}
-	if cursor != "" {
+	switch {
+	case cursor == SinceOldest && source == "since":
+		req.resume, req.oldest = true, true
+	case cursor != "":
 		req.cursorStore, req.cursorSeq, err = ParseCursor(cursor)
 		if err != nil {
 			return request{}, models.Errorf(models.ErrInvalidRequest, "%s: %v", source, err)

@@ -171,10 +171,11 @@ func (s *subscriber) open() endReason {
 }
 
 // resume positions the subscriber strictly after its cursor, which must be of this
-// store, not beyond the head, and not older than the retained log.
+// store, not beyond the head, and not older than the retained log; or, for since=oldest,
+// just before the oldest retained record.
 func (s *subscriber) resume() endReason {
 	seq := s.req.cursorSeq
-	if s.req.cursorStore != s.b.storeID {
+	if !s.req.oldest && s.req.cursorStore != s.b.storeID {
 		return reasonCursorExpired
 	}
 	// The retained log decides, also for a cursor still in memory: a cursor is valid or
@@ -184,6 +185,18 @@ func (s *subscriber) resume() endReason {
 		return s.storeErr(err)
 	}
 	s.h.m.setBounds(oldest)
+	if s.req.oldest {
+		// since=oldest: just before the oldest retained record (oldest is head+1 for an
+		// empty log), announced as the stream's resume point.
+		seq = oldest - 1
+		open, err := sse.AppendID(nil, FormatCursor(s.b.storeID, seq))
+		if err != nil {
+			panic(err) // store ids and cursors hold no CR, LF or NUL
+		}
+		if err := s.write(open); err != nil {
+			return s.writeErr(err)
+		}
+	}
 	if seq > max(head, s.h.head.Load()) || seq+1 < oldest {
 		return reasonCursorExpired
 	}
