@@ -22,7 +22,7 @@ func (r *reader) DesiredLRPsAfter(filter models.DesiredLRPFilter, after string) 
 		if err != nil {
 			return fail[*models.DesiredLRP](fmt.Errorf("store: encoding the process guid filter: %w", err))
 		}
-		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
+		w.add(r.inJSONList("process_guid"), string(guids))
 	}
 	if after != "" {
 		w.add("process_guid > ?", after)
@@ -41,7 +41,7 @@ func (r *reader) ActualLRPsAfter(filter models.ActualLRPFilter, after *ActualLRP
 		if err != nil {
 			return fail[*models.ActualLRP](fmt.Errorf("store: encoding the process guid filter: %w", err))
 		}
-		w.add("process_guid IN (SELECT value FROM json_each(?))", string(guids))
+		w.add(r.inJSONList("process_guid"), string(guids))
 	}
 	if filter.Index != nil {
 		w.add("idx = ?", *filter.Index)
@@ -75,70 +75,74 @@ func (r *reader) TasksAfter(filter models.TaskFilter, after string) iter.Seq2[*m
 }
 
 func (r *reader) LogAfter(after uint64) iter.Seq2[Record, error] {
-	return func(yield func(Record, error) bool) {
-		if after >= 1<<63-1 {
-			return
-		}
-		rows, err := r.query(`SELECT seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload, prev_cell_id
-			FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`, int64(after), int64(r.head))
-		if err != nil {
-			yield(Record{}, r.sqlErr("the log", err))
-			return
-		}
-		defer rows.Close()
-		for rows.Next() {
+	if after >= 1<<63-1 {
+		return func(func(Record, error) bool) {}
+	}
+	return streamRows(r, "the log", `SELECT seq, time, type, key, stream, domain, process_guid, cell_id, all_cells, payload, prev_cell_id
+			FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`, []any{int64(after), int64(r.head)},
+		func(rows *sql.Rows) (Record, error) {
 			var rec Record
 			var seq int64
 			var all int64
 			if err := rows.Scan(&seq, &rec.Time, &rec.Type, &rec.Key, &rec.Meta.Stream, &rec.Meta.Domain,
 				&rec.Meta.ProcessGuid, &rec.Meta.CellID, &all, &rec.Payload, &rec.Meta.PrevCellID); err != nil {
-				yield(Record{}, r.sqlErr("the log", err))
-				return
+				return Record{}, r.sqlErr("the log", err)
 			}
 			rec.Seq, rec.Meta.AllCells = uint64(seq), all != 0
-			if !yield(rec, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(Record{}, r.sqlErr("the log", err))
-		}
-	}
+			return rec, nil
+		})
 }
 
 // rowsOf yields the data column of every row of a query decoded as a T, after fix (nil:
 // none) has been applied to it. It stops at the first error, which it yields.
 func rowsOf[T any](r *reader, what, text string, args []any, fix func(*T) error) iter.Seq2[*T, error] {
-	return func(yield func(*T, error) bool) {
+	return streamRows(r, what, text, args, func(rows *sql.Rows) (*T, error) {
+		var data sql.RawBytes
+		if err := rows.Scan(&data); err != nil {
+			return nil, r.sqlErr(what, err)
+		}
+		v := new(T)
+		if err := models.Unmarshal(data, v); err != nil {
+			return nil, fmt.Errorf("store: decoding %s: %w", what, err)
+		}
+		if fix != nil {
+			if err := fix(v); err != nil {
+				return nil, err
+			}
+		}
+		return v, nil
+	})
+}
+
+// streamRows yields what scan makes of each row of a query, reading the rows as the
+// caller asks for them. It stops at the first error, which it yields. On SQLite it steps
+// through the query's rows; on PostgreSQL (r.cursors set), where a connection runs one
+// query at a time and the caller may read more inside its loop, it declares a cursor and
+// fetches fetchSize rows at a time, each page read whole before its values are yielded.
+func streamRows[V any](r *reader, what, text string, args []any, scan func(*sql.Rows) (V, error)) iter.Seq2[V, error] {
+	if r.cursors != nil {
+		return pagedRows(r, what, text, args, scan)
+	}
+	return func(yield func(V, error) bool) {
+		var zero V
 		rows, err := r.query(text, args...)
 		if err != nil {
-			yield(nil, r.sqlErr(what, err))
+			yield(zero, r.sqlErr(what, err))
 			return
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var data sql.RawBytes
-			if err := rows.Scan(&data); err != nil {
-				yield(nil, r.sqlErr(what, err))
+			v, err := scan(rows)
+			if err != nil {
+				yield(zero, err)
 				return
-			}
-			v := new(T)
-			if err := models.Unmarshal(data, v); err != nil {
-				yield(nil, fmt.Errorf("store: decoding %s: %w", what, err))
-				return
-			}
-			if fix != nil {
-				if err := fix(v); err != nil {
-					yield(nil, err)
-					return
-				}
 			}
 			if !yield(v, nil) {
 				return
 			}
 		}
 		if err := rows.Err(); err != nil {
-			yield(nil, r.sqlErr(what, err))
+			yield(zero, r.sqlErr(what, err))
 		}
 	}
 }

@@ -5,14 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/models"
 )
 
 // wtx is the Tx of one Update: it runs on the committer goroutine, on the write
-// connection, inside the batch's transaction and the request's savepoint.
+// connection, inside the batch's transaction and the request's savepoint. Both stores
+// use it: runSQL and execSQL run a statement of the backend (written with ? placeholders).
 type wtx struct {
 	reader
-	s       *sqliteStore
+	runSQL  func(text string, args ...any) (*sql.Rows, error)
+	execSQL func(text string, args ...any) (sql.Result, error)
+	// seq is the next sequence of the batch: the committer's counter, shared by the
+	// Updates of a batch.
+	seq     *uint64
 	now     int64
 	records []Record
 	done    bool // set when fn has returned: the tx must not be used any more
@@ -28,11 +34,32 @@ type wtx struct {
 var _ Tx = (*wtx)(nil)
 
 func newWtx(s *sqliteStore, now int64) *wtx {
-	w := &wtx{s: s, now: now}
+	w := &wtx{now: now, seq: &s.nextSeq}
+	w.runSQL = func(text string, args ...any) (*sql.Rows, error) {
+		st, err := s.stmt(text)
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(context.Background(), args...)
+	}
+	w.execSQL = func(text string, args ...any) (sql.Result, error) {
+		st, err := s.stmt(text)
+		if err != nil {
+			return nil, err
+		}
+		// Never a cancellable context here: an interrupted write statement can roll back
+		// the whole batch's transaction.
+		return st.ExecContext(context.Background(), args...)
+	}
+	w.init(s.keys)
+	return w
+}
+
+// init sets up the reads of the tx, once runSQL and execSQL are set.
+func (w *wtx) init(keys *encryption.KeyRing) {
 	w.reader.query = w.query
 	w.reader.failed = w.fail
-	w.reader.keys = s.keys
-	return w
+	w.reader.keys = keys
 }
 
 func (w *wtx) fail(err error) {
@@ -54,7 +81,7 @@ func (w *wtx) usable() error {
 
 // Head is the newest sequence visible in the transaction, including the records appended
 // by earlier Updates of the same batch and by this one.
-func (w *wtx) Head() uint64 { return w.s.nextSeq - 1 }
+func (w *wtx) Head() uint64 { return *w.seq - 1 }
 
 func (w *wtx) Now() int64 { return w.now }
 
@@ -62,12 +89,7 @@ func (w *wtx) query(text string, args ...any) (*sql.Rows, error) {
 	if err := w.usable(); err != nil {
 		return nil, err
 	}
-	st, err := w.s.stmt(text)
-	if err != nil {
-		w.fail(err)
-		return nil, err
-	}
-	return st.QueryContext(context.Background(), args...)
+	return w.runSQL(text, args...)
 }
 
 // exec runs a statement and returns the number of rows it changed.
@@ -75,15 +97,8 @@ func (w *wtx) exec(text string, args ...any) (int64, error) {
 	if err := w.usable(); err != nil {
 		return 0, err
 	}
-	st, err := w.s.stmt(text)
-	if err != nil {
-		w.fail(err)
-		return 0, err
-	}
 	w.bytes += argBytes(args)
-	// Never a cancellable context here: an interrupted write statement can roll back the
-	// whole batch's transaction.
-	res, err := st.ExecContext(context.Background(), args...)
+	res, err := w.execSQL(text, args...)
 	if err != nil {
 		w.fail(err)
 		return 0, err
@@ -133,7 +148,7 @@ func (w *wtx) InsertDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := w.s.encodeDesiredLRP(lrp)
+	data, err := encodeDesiredLRP(w.keys, lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -152,7 +167,7 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := w.s.encodeDesiredLRP(lrp)
+	data, err := encodeDesiredLRP(w.keys, lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -229,7 +244,7 @@ func (w *wtx) InsertTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := w.s.encodeTask(task)
+	data, err := encodeTask(w.keys, task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
@@ -248,7 +263,7 @@ func (w *wtx) UpdateTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := w.s.encodeTask(task)
+	data, err := encodeTask(w.keys, task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
@@ -302,7 +317,7 @@ func (w *wtx) Append(ev models.Event) error {
 		return fmt.Errorf("store: encoding %s event: %w", typ, err)
 	}
 	rec := Record{
-		Seq:     w.s.nextSeq,
+		Seq:     *w.seq,
 		Time:    w.now,
 		Type:    typ,
 		Key:     ev.Key(),
@@ -320,7 +335,7 @@ func (w *wtx) Append(ev models.Event) error {
 		rec.Meta.ProcessGuid, rec.Meta.CellID, allCells, payload, rec.Meta.PrevCellID); err != nil {
 		return fmt.Errorf("store: appending %s event: %w", typ, err)
 	}
-	w.s.nextSeq++
+	*w.seq++
 	w.records = append(w.records, rec)
 	return nil
 }
@@ -328,7 +343,7 @@ func (w *wtx) Append(ev models.Event) error {
 // trim removes up to limit records older than before (unix ns), never the newest one, and
 // saves the head in the meta table so that it survives any trim.
 func (w *wtx) trim(before int64, limit int) (int, error) {
-	head := w.s.nextSeq - 1
+	head := *w.seq - 1
 	if head == 0 {
 		return 0, nil
 	}

@@ -164,6 +164,14 @@ type Store interface {
 	// Close it is ErrClosed.
 	Writable() error
 
+	// AcquireLease blocks until the store holds the lease of name (or ctx is done, whose
+	// error it then returns): the right to do work that only one of the stores of a
+	// database may do at a time. On PostgreSQL, where several stores (replicas) share a
+	// database, it is a session advisory lock on a connection of its own; on SQLite, whose
+	// file has one store, it is held at once unless this store holds it already. After
+	// Close it is ErrClosed, and Close ends the leases held.
+	AcquireLease(ctx context.Context, name string) (Lease, error)
+
 	// Close stops the committer (waiting for Updates already accepted) and closes the
 	// database. Updates after Close fail with ErrClosed.
 	Close() error
@@ -171,9 +179,15 @@ type Store interface {
 
 // Options configure a store. The zero value of each field is documented.
 type Options struct {
-	// OnCommit, if set, is called after every commit with the records committed by it, in
-	// commit order, one call at a time, from the committer goroutine and with no lock held.
-	// It must return quickly (it delays the next commit); it must not call the Store.
+	// OnCommit, if set, is called with the records of every commit, in commit order (each
+	// call's records follow the previous call's), one call at a time and with no lock
+	// held, before the Update that committed them returns. It must return quickly (it
+	// delays the next commit); it must not call the Store. On SQLite it is called from the
+	// committer goroutine with each commit's records. On PostgreSQL it is called from the
+	// store's follower goroutine with the records of every commit to the database, those
+	// of the other stores (replicas) included, one or more commits at a time, from the
+	// head at open on; an Update waits (up to 5 s) until its records have been handed to
+	// it.
 	OnCommit func(records []Record)
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
@@ -185,7 +199,7 @@ type Options struct {
 	// Keys is the key ring that encrypts the secrets at rest (see the package doc); nil
 	// means the key file of a file store (its path followed by KeyFileSuffix, created on
 	// first open) or a random key for MemoryPath. With Keys, an existing key file's key
-	// joins them as an inactive key.
+	// joins them as an inactive key. A PostgreSQL store requires it.
 	Keys *encryption.KeyRing
 	// Logger receives the store's logs (one line at open on the secrets at rest, a warning
 	// for a key file others can read, a line when the store stops being able to write and
