@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"hash/fnv"
 	"iter"
 	"math"
 	"strconv"
@@ -48,7 +49,11 @@ func pagedRows[V any](r *reader, what, text string, args []any, scan func(*sql.R
 	return func(yield func(V, error) bool) {
 		var zero V
 		*r.cursors++
-		name := "bbs_list_" + strconv.Itoa(*r.cursors)
+		// The name tells the query: pgx caches a prepared statement (with its result
+		// columns) per text, so the FETCH of each query must have its own text.
+		h := fnv.New32a()
+		h.Write([]byte(text))
+		name := "bbs_list_" + strconv.FormatUint(uint64(h.Sum32()), 36) + "_" + strconv.Itoa(*r.cursors)
 		rows, err := r.query("DECLARE "+name+" NO SCROLL CURSOR FOR "+text, args...)
 		if err == nil {
 			err = rows.Close()
