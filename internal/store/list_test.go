@@ -92,7 +92,9 @@ var _ = Describe("Lists read as they are consumed", func() {
 					})
 				}()
 				<-started
-				update(s, func(tx store.Tx) error { return tx.Append(models.NewDesiredLRPRemovedEvent(desiredLRP("pg-9", "d1"), "")) })
+				update(s, func(tx store.Tx) error {
+					return tx.Append(models.NewDesiredLRPRemovedEvent(desiredLRP("pg-9", "d1"), ""))
+				})
 				Eventually(done).WithTimeout(5 * time.Second).Should(BeClosed())
 			})
 		})
