@@ -85,7 +85,7 @@ var _ = Describe("bbs", func() {
 			Eventually(sess).WithTimeout(20 * time.Second).Should(gexec.Exit(code))
 			Expect(string(sess.Err.Contents())).To(ContainSubstring(want))
 		},
-		Entry("postgres", "postgres:// databases are not supported yet", 2, "--db", "postgres://localhost/bbs"),
+		Entry("postgres without keys", "--db postgres://... needs --encryption-key", 2, "--db", "postgres://localhost/bbs"),
 		Entry("an unknown scheme", "invalid database URL", 2, "--db", "mysql://x"),
 		Entry("a bad duration", "invalid value", 2, "--retention", "soon"),
 		Entry("a negative duration", "--heartbeat must be positive", 2, "--heartbeat", "-1s"),

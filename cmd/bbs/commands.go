@@ -93,7 +93,7 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 func fileCommand(name string, args []string, stderr io.Writer, usage string) (path, dbURL, file string, code int) {
 	fs := flag.NewFlagSet("bbs "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&dbURL, "db", server.DefaultDB, "database `URL` of the store: sqlite://PATH")
+	fs.StringVar(&dbURL, "db", server.DefaultDB, "database `URL` of the store: sqlite://PATH (postgres:// is not supported yet)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -118,6 +118,9 @@ func fileCommand(name string, args []string, stderr io.Writer, usage string) (pa
 		return "", "", "", 2
 	}
 	path, err := server.ParseDB(dbURL)
+	if err == nil && store.IsPostgresURL(path) {
+		err = fmt.Errorf("bbs %s of a postgres:// database is not supported yet", name)
+	}
 	if err == nil && path == store.MemoryPath {
 		err = fmt.Errorf("%s is in memory: there is no file to %s", dbURL,
 			map[string]string{"backup": "back up", "restore": "restore into"}[name])

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/openbbs/bbs/internal/encryption"
+	"github.com/openbbs/bbs/internal/store"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -67,6 +68,10 @@ func (st settings) validateKeys() error {
 	if len(st.EncryptionKeys.keys) == 0 {
 		if st.ActiveKeyLabel != "" {
 			return fmt.Errorf("--active-key-label %q needs --encryption-key", st.ActiveKeyLabel)
+		}
+		if store.IsPostgresURL(st.DB) {
+			return errors.New("--db postgres://... needs --encryption-key LABEL:PASSPHRASE (the same keys on every replica): " +
+				"a database server has no key file beside it")
 		}
 		return nil
 	}

@@ -77,7 +77,8 @@ type Config struct {
 	CORSOrigins []string
 	// DB is the database URL; "" means sqlite://./bbs-data/bbs.db. sqlite://:memory: is an
 	// in-memory store, sqlite:///abs/path.db and sqlite://rel/path.db are files (their
-	// directories are created). postgres:// is ErrPostgresNotSupported.
+	// directories are created). postgres://... and postgresql://... are PostgreSQL
+	// databases, which several servers (replicas) may share; they need EncryptionKeys.
 	DB string
 	// Retention is how long the event log keeps records; 0 means 24 h.
 	Retention time.Duration
@@ -130,15 +131,15 @@ type Config struct {
 }
 
 // ParseDB returns the SQLite path of a database URL ("" is DefaultDB): ":memory:" for
-// sqlite://:memory:, else the file path after sqlite://. postgres:// and postgresql:// are
-// ErrPostgresNotSupported; anything else is ErrInvalidDB.
+// sqlite://:memory:, else the file path after sqlite://. A postgres:// or postgresql://
+// URL is returned as it is (store.IsPostgresURL); anything else is ErrInvalidDB.
 func ParseDB(url string) (string, error) {
 	if url == "" {
 		url = DefaultDB
 	}
 	switch {
-	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		return "", ErrPostgresNotSupported
+	case store.IsPostgresURL(url):
+		return url, nil
 	case strings.HasPrefix(url, "sqlite://"):
 		path := strings.TrimPrefix(url, "sqlite://")
 		if path == "" {
@@ -146,5 +147,5 @@ func ParseDB(url string) (string, error) {
 		}
 		return path, nil
 	}
-	return "", fmt.Errorf("%w: %q (use sqlite://PATH, sqlite://:memory:)", ErrInvalidDB, url)
+	return "", fmt.Errorf("%w: %q (use sqlite://PATH, sqlite://:memory:, postgres://...)", ErrInvalidDB, url)
 }

@@ -11,8 +11,8 @@ import (
 // the keys, or an active label without keys is an error matching the encryption package's
 // sentinel (ErrInvalidKey, ErrUnknownActiveKey, ...); it names labels, never passphrases.
 //
-// PostgreSQL, once supported, has no file beside it: there the key ring will be required,
-// and every replica given the same one.
+// PostgreSQL has no file beside it: there the key ring is required (ErrKeysRequired), and
+// every replica is given the same one.
 func keyRing(cfg Config) (*encryption.KeyRing, error) {
 	if len(cfg.EncryptionKeys) == 0 {
 		if cfg.ActiveKeyLabel != "" {

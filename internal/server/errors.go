@@ -3,9 +3,11 @@ package server
 import "errors"
 
 var (
-	// ErrPostgresNotSupported is returned by New (and ParseDB) for a postgres:// database
-	// URL: PostgreSQL is not supported yet.
-	ErrPostgresNotSupported = errors.New("server: postgres:// databases are not supported yet; use sqlite://PATH")
+	// ErrKeysRequired is returned by New for a postgres:// database without encryption
+	// keys: a database server has no key file beside it. Give every replica the same
+	// key ring (Config.EncryptionKeys and ActiveKeyLabel).
+	ErrKeysRequired = errors.New("server: a postgres:// database needs encryption keys for the secrets at rest " +
+		"(--encryption-key LABEL:PASSPHRASE, the same on every replica)")
 	// ErrInvalidDB is returned by New (and ParseDB) for a database URL it cannot use.
 	ErrInvalidDB = errors.New("server: invalid database URL")
 	// ErrAlreadyStarted is returned by Start on a server already started.

@@ -51,7 +51,7 @@ type Server struct {
 }
 
 // New opens the store of cfg.DB and builds the server; it does not listen (see Start).
-// A postgres:// URL is ErrPostgresNotSupported. The trust settings are checked first,
+// A postgres:// URL without EncryptionKeys is ErrKeysRequired. The trust settings are checked first,
 // before the store is opened: bad TLS settings are ErrInvalidTLS, a non-loopback Listen
 // without TLS and without authentication is ErrInsecureListen unless AllowInsecure.
 func New(cfg Config) (*Server, error) {
@@ -111,11 +111,18 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.store, err = store.OpenSQLite(context.Background(), path, store.Options{OnCommit: publish, Clock: cfg.Clock,
-		ReadConns: readConns(cfg.MaxInflightLists),
-		Keys:      keys, Logger: s.log.With("component", "store")})
+	opts := store.Options{OnCommit: publish, Clock: cfg.Clock, Keys: keys, Logger: s.log.With("component", "store"),
+		ReadConns: readConns(cfg.MaxInflightLists)}
+	if store.IsPostgresURL(path) {
+		if keys == nil {
+			return nil, ErrKeysRequired
+		}
+		s.store, err = store.OpenPostgres(context.Background(), path, opts)
+	} else {
+		s.store, err = store.OpenSQLite(context.Background(), path, opts)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("server: opening the store %s: %w", cfg.DB, err)
+		return nil, fmt.Errorf("server: opening the store %s: %w", store.RedactURL(cfg.DB), err)
 	}
 	s.svc = lifecycle.New(s.store, lifecycle.Config{
 		Logger:              s.log.With("component", "lifecycle"),
@@ -203,7 +210,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer close(s.loopDone)
 		s.runLoops(loopCtx)
 	}()
-	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", s.cfg.DB,
+	s.log.Info("listening on "+s.urlLocked(), "addr", ln.Addr().String(), "db", store.RedactURL(s.cfg.DB),
 		"store_id", s.store.ID(), "retention", s.cfg.Retention.String(), "convergence_interval", s.cfg.ConvergenceInterval.String(),
 		"client_certificates", s.trust.clientCerts, "cors_origins", s.cfg.CORSOrigins)
 	s.trust.warn(s.log, s.cfg)

@@ -15,6 +15,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/openbbs/bbs/internal/server"
+	"github.com/openbbs/bbs/internal/testpg"
 	"github.com/openbbs/bbs/models"
 )
 
@@ -22,6 +23,8 @@ func TestServer(t *testing.T) {
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "Server Suite")
 }
+
+var _ = AfterSuite(testpg.Stop)
 
 // harness is a real server on 127.0.0.1 over a SQLite file of the spec.
 type harness struct {

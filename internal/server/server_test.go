@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -12,9 +14,11 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/gbytes"
 
 	"github.com/openbbs/bbs/internal/server"
 	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/internal/testpg"
 	"github.com/openbbs/bbs/models"
 	"github.com/openbbs/bbs/sse"
 )
@@ -34,17 +38,42 @@ var _ = Describe("Server", func() {
 		Entry("memory", "sqlite://:memory:", ":memory:", nil),
 		Entry("an absolute path", "sqlite:///var/lib/bbs/bbs.db", "/var/lib/bbs/bbs.db", nil),
 		Entry("a relative path", "sqlite://data/bbs.db", "data/bbs.db", nil),
-		Entry("postgres", "postgres://user@localhost/bbs", "", server.ErrPostgresNotSupported),
-		Entry("postgresql", "postgresql://localhost/bbs", "", server.ErrPostgresNotSupported),
+		Entry("postgres", "postgres://user@localhost/bbs", "postgres://user@localhost/bbs", nil),
+		Entry("postgresql", "postgresql://localhost/bbs", "postgresql://localhost/bbs", nil),
 		Entry("no path", "sqlite://", "", server.ErrInvalidDB),
 		Entry("another scheme", "mysql://localhost/bbs", "", server.ErrInvalidDB),
 		Entry("a bare path", "/tmp/bbs.db", "", server.ErrInvalidDB),
 	)
 
-	It("refuses postgres with a clear error", func() {
+	It("refuses postgres without encryption keys, with a clear error", func() {
 		_, err := server.New(server.Config{DB: "postgres://localhost/bbs"})
-		Expect(err).To(MatchError(server.ErrPostgresNotSupported))
-		Expect(err.Error()).To(ContainSubstring("not supported yet"))
+		Expect(err).To(MatchError(server.ErrKeysRequired))
+		Expect(err.Error()).To(ContainSubstring("--encryption-key"))
+	})
+
+	It("serves a PostgreSQL store, whose commits two servers share, and never logs its password", func() {
+		db := testpg.Database()
+		u, err := url.Parse(db)
+		Expect(err).NotTo(HaveOccurred())
+		u.User = url.UserPassword(u.User.Username(), "s3cret-pw")
+		logs := gbytes.NewBuffer()
+		cfg := server.Config{DB: u.String(), EncryptionKeys: []string{"k1:a passphrase"},
+			Logger: slog.New(slog.NewTextHandler(logs, nil))}
+		h := startServer(cfg)
+		seen := make(chan string, 10)
+		cfg.Logger = nil
+		cfg.OnCommit = func(records []store.Record) {
+			for _, r := range records {
+				seen <- r.Type + " " + r.Key
+			}
+		}
+		other := startServer(cfg)
+		Expect(other.srv.Store().ID()).To(Equal(h.srv.Store().ID()))
+		h.ok("/v1/tasks/desire", map[string]any{"task_guid": "t", "domain": "d", "task_definition": taskDef})
+		h.expectEvents("task_created t")
+		Eventually(seen).Within(5*time.Second).Should(Receive(Equal("task_created t")), "the other server publishes the commit")
+		Expect(string(logs.Contents())).To(ContainSubstring("listening on"))
+		Expect(string(logs.Contents())).NotTo(ContainSubstring("s3cret-pw"))
 	})
 
 	It("serves an in-memory store", func() {

@@ -330,11 +330,11 @@ func (s *sqliteStore) scrub(ctx context.Context) error {
 }
 
 // encodeDesiredLRP is the JSON of lrp as the store keeps it: its secret encrypted.
-func (s *sqliteStore) encodeDesiredLRP(lrp *models.DesiredLRP) ([]byte, error) {
+func encodeDesiredLRP(keys *encryption.KeyRing, lrp *models.DesiredLRP) ([]byte, error) {
 	if lrp.ImagePassword == "" {
 		return models.Marshal(lrp)
 	}
-	v, err := s.keys.Encrypt(lrp.ImagePassword)
+	v, err := keys.Encrypt(lrp.ImagePassword)
 	if err != nil {
 		return nil, err
 	}
@@ -344,11 +344,11 @@ func (s *sqliteStore) encodeDesiredLRP(lrp *models.DesiredLRP) ([]byte, error) {
 }
 
 // encodeTask is the JSON of task as the store keeps it: its secret encrypted.
-func (s *sqliteStore) encodeTask(task *models.Task) ([]byte, error) {
+func encodeTask(keys *encryption.KeyRing, task *models.Task) ([]byte, error) {
 	if task.TaskDefinition == nil || task.TaskDefinition.ImagePassword == "" {
 		return models.Marshal(task)
 	}
-	v, err := s.keys.Encrypt(task.TaskDefinition.ImagePassword)
+	v, err := keys.Encrypt(task.TaskDefinition.ImagePassword)
 	if err != nil {
 		return nil, err
 	}

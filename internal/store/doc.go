@@ -3,8 +3,9 @@
 // state change each event describes.
 //
 // Store is the interface the lifecycle and API layers use; OpenSQLite returns the embedded
-// implementation (modernc.org/sqlite, pure Go). A PostgreSQL implementation can follow
-// behind the same interface.
+// implementation (modernc.org/sqlite, pure Go), OpenPostgres the PostgreSQL one (pgx),
+// which several servers (replicas) may share; Open chooses by the database URL. One
+// conformance suite runs the same specs on both.
 //
 // # The SQLite store
 //
@@ -121,6 +122,74 @@
 // records are then in the log at their sequences, served to every subscriber exactly once
 // and in order like any other, and the state agrees with them.
 //
+// # The PostgreSQL store
+//
+// OpenPostgres(ctx, url, opts) opens a database that several stores, in several
+// processes, may have open at once; every one of them writes. The tables are SQLite's
+// (postgres_schema.go; keys collate "C", so lists are in the same bytewise order), plus
+// log_head, one row holding the newest sequence. The opens of the stores of a database
+// are serialised by a session advisory lock: the migrations (the meta table holds
+// schema_version, run in one transaction; ErrUnsupportedSchema for a newer one), the
+// store identity made by the first, the key check and the re-encryption. Options.Keys is
+// required (there is no key file; every replica is given the same ring); the key check
+// and the re-encryption at open are SQLite's, in batches of 256 records, each batch
+// holding the log head's lock. Connections: one for the committer, a pool of up to 8 for
+// View, ReadLog and LogBounds, one that holds a shared advisory lock while the store is
+// open, one for the follower's LISTEN, and one per lease.
+//
+// Group commit is SQLite's: Update queues its function for the committer, which runs a
+// batch in one transaction, each function in a SAVEPOINT (one that fails or panics is
+// rolled back alone), and commits once.
+//
+// The log, gap-free in commit order across replicas: every write transaction first takes
+// the row lock of log_head (SELECT ... FOR UPDATE), gives its records the sequences
+// after the head it read, sets the head to its last one, and commits, holding the lock to
+// the end. So the writes of all the replicas are serialised, and each begins where the
+// previous one ended: no sequence is used twice or skipped. A reader never sees a later
+// record without the earlier ones: PostgreSQL marks a transaction committed (visible to
+// new snapshots) before it releases its locks, so a transaction that took the lock after
+// another committed commits after that one became visible; a snapshot that sees the
+// later commit was taken after it committed, when the earlier one was visible already.
+// Every statement of a transaction that took the lock also sees every commit before it
+// (READ COMMITTED takes a snapshot per statement), so the functions of Update read the
+// latest state, as on SQLite. View runs in a REPEATABLE READ, READ ONLY transaction,
+// whose first statement reads the head: Head and every read of it agree; ReadLog and
+// LogBounds are one statement each. Lists are read through a cursor, fetchSize rows at
+// a time, so a list of any size is read in bounded memory and other reads may run inside
+// the loop. Trim is SQLite's (it keeps the newest record; the head lives in log_head).
+//
+// Every replica sees every commit: each commit also NOTIFYs bbs_log with its last
+// sequence. A follower owned by the store (started by OpenPostgres when OnCommit is set,
+// stopped by Close) LISTENs on a connection of its own (connected again after a failure,
+// every 250 ms), and reads the log after the last record it delivered when notified,
+// every 200 ms in any case and after each reconnection, calling OnCommit with the new
+// records in order, one call at a time. The committer hands it the records of its own
+// commits, which it delivers as they are when they follow the last delivered record, and
+// Update returns once they have been delivered (waiting at most 5 s). A commit on one
+// store reaches the OnCommit of another in about a millisecond on a local server.
+//
+// When the database cannot write (a lost connection, a server shutting down or in
+// recovery, a full disk, a read-only database: PostgreSQL's error classes 08, 53, 57, 58,
+// XX and 25006, and network errors), the Update fails with an error wrapping ErrUnwritable
+// and nothing of its batch is kept; Writable returns the error until a commit succeeds,
+// and the committer probes every Options.ProbeInterval meanwhile (a write of the meta
+// row write_probe, removed in the same transaction). A batch runs with a 30 s deadline.
+// A COMMIT that fails may have committed (its answer lost with the connection): the
+// committer asks the server (txid_status of the transaction) on a new connection and
+// answers the batch as committed if it did; if the server cannot tell, the requests get
+// the error, and should the batch have committed after all, its records are in the log
+// and the followers deliver them like any other.
+//
+// Leases (AcquireLease) are session advisory locks, each on a connection of its own,
+// tried every 200 ms until held. The connection is checked every second: when a check
+// fails the lease is lost (Lost is closed). PostgreSQL releases the lock when the
+// connection ends, also when its holder is killed, so another store takes the lease
+// within moments; for up to about a second after the server ended the connection, the
+// old holder may not know yet that it lost it. On SQLite a lease is held at once (one
+// store has the file) unless the same store holds it, and never lost.
+//
+// Backup and Restore are not supported yet on PostgreSQL (ErrInvalidOption).
+//
 // # Backup and restore
 //
 // Backup copies a store's file online (a running server keeps writing) into a new 0600
@@ -147,8 +216,10 @@
 // the backup's identity and head ("ID-HEAD") for the record.
 //
 // Goroutines: a Store owns one committer goroutine (which also runs the probes), started
-// by OpenSQLite and stopped by Close, which first stops accepting Updates (they fail with
-// ErrClosed), then waits for the committer to answer every request already queued, then
-// closes the databases. Every method is safe for concurrent use. Backup and Restore start
-// no goroutine.
+// by OpenSQLite or OpenPostgres and stopped by Close, which first stops accepting Updates
+// (they fail with ErrClosed), then waits for the committer to answer every request
+// already queued, then (PostgreSQL) stops the follower's two goroutines and ends the
+// leases (each PostgreSQL lease has a goroutine checking its connection), then closes the
+// databases. Every method is safe for concurrent use. Backup and Restore start no
+// goroutine.
 package store

@@ -13,26 +13,55 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/internal/testpg"
 	"github.com/openbbs/bbs/models"
 )
 
-// modes are the two kinds of store every shared spec runs against.
-var modes = []string{"file", "memory"}
+// modes are the kinds of store every shared spec runs against: a SQLite file, a SQLite
+// memory database, a PostgreSQL database (testpg).
+var modes = []string{"file", "memory", "postgres"}
 
-// storePath returns a fresh path for the mode: a file in a new temp dir, or MemoryPath.
+// storePath returns a fresh path for the mode: a file in a new temp dir, MemoryPath, or
+// the URL of a new PostgreSQL database.
 func storePath(mode string) string {
 	GinkgoHelper()
-	if mode == "memory" {
+	switch mode {
+	case "memory":
 		return store.MemoryPath
+	case "postgres":
+		return testpg.Database()
 	}
 	return filepath.Join(GinkgoT().TempDir(), "data", "bbs.db")
 }
 
-// openStore opens a store at path and closes it when the spec ends.
+// testKeys is the key ring of the PostgreSQL stores of specs that give none (a
+// PostgreSQL store requires one).
+var testKeys = func() *encryption.KeyRing {
+	r, err := encryption.ParseKeyRing([]string{"test:a passphrase for the specs"}, "test")
+	if err != nil {
+		panic(err)
+	}
+	return r
+}()
+
+// openAt opens the store at path: a PostgreSQL URL (with testKeys when opts has no keys)
+// or a SQLite path. The caller closes it.
+func openAt(path string, opts store.Options) (store.Store, error) {
+	if store.IsPostgresURL(path) {
+		if opts.Keys == nil {
+			opts.Keys = testKeys
+		}
+		return store.OpenPostgres(context.Background(), path, opts)
+	}
+	return store.OpenSQLite(context.Background(), path, opts)
+}
+
+// openStore opens a store at path (see openAt) and closes it when the spec ends.
 func openStore(path string, opts store.Options) store.Store {
 	GinkgoHelper()
-	s, err := store.OpenSQLite(context.Background(), path, opts)
+	s, err := openAt(path, opts)
 	Expect(err).NotTo(HaveOccurred())
 	DeferCleanup(s.Close)
 	return s

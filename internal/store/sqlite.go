@@ -62,13 +62,9 @@ type sqliteStore struct {
 	// stores never take it.
 	memMu sync.RWMutex
 
-	// mu orders the sends on reqs with Close: senders hold it for reading and check
-	// closed, Close holds it for writing to set closed and close reqs. Readers check closed
-	// without it.
-	mu     sync.RWMutex
-	closed atomic.Bool
-	reqs   chan *request
-	done   chan struct{} // closed when the committer has returned
+	// queue holds the Updates for the committer (commit_queue.go).
+	queue
+	leases leaseSet
 
 	closeOnce sync.Once
 	closeErr  error
@@ -113,7 +109,6 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		probeEvery: opts.ProbeInterval,
 		readConns:  opts.ReadConns,
 		stmts:      make(map[string]*sql.Stmt),
-		done:       make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -127,7 +122,8 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	if s.probeEvery <= 0 {
 		s.probeEvery = defaultProbeInterval
 	}
-	s.reqs = make(chan *request, s.maxBatch)
+	s.queue = newQueue(s.maxBatch)
+	s.leases.init()
 
 	writeDSN, readDSN, checkpointDSN, err := sqliteDSNs(path)
 	if err != nil {
@@ -269,11 +265,8 @@ func (s *sqliteStore) ID() string { return s.id }
 // accepted, and closes the databases. It is idempotent and safe to call concurrently.
 func (s *sqliteStore) Close() error {
 	s.closeOnce.Do(func() {
-		s.mu.Lock()
-		s.closed.Store(true)
-		close(s.reqs)
-		s.mu.Unlock()
-		<-s.done
+		s.stop()
+		s.leases.closeAll()
 		if s.ckpt != nil {
 			s.ckpt.close()
 		}

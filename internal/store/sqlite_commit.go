@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -23,132 +22,20 @@ type request struct {
 	done    chan struct{}
 }
 
-// Update queues fn for the committer and waits for its answer. A context done before the
-// request is queued, or before the committer starts it, answers ctx.Err() and fn is not
-// run; once fn has run, Update waits for the commit whatever the context.
+// Update queues fn for the committer and waits for its answer (see queue.update).
 func (s *sqliteStore) Update(ctx context.Context, fn func(tx Tx) error) ([]Record, error) {
-	if fn == nil {
-		return nil, ErrNilFunc
-	}
-	r := &request{ctx: ctx, run: func(w *wtx) error { return fn(w) }, done: make(chan struct{})}
-	if err := s.submit(r); err != nil {
-		return nil, err
-	}
-	return r.records, r.err
+	return s.update(ctx, fn)
 }
 
-// Trim removes old records in steps of at most trimChunk records, each its own write
-// transaction through the committer.
+// Trim removes old records in steps of at most trimChunk records (see queue.trim).
 func (s *sqliteStore) Trim(ctx context.Context, before time.Time) (int, error) {
-	cutoff := unixNanoClamped(before)
-	total := 0
-	for {
-		var n int
-		r := &request{ctx: ctx, done: make(chan struct{}), run: func(w *wtx) error {
-			var err error
-			n, err = w.trim(cutoff, trimChunk)
-			return err
-		}}
-		if err := s.submit(r); err != nil {
-			return total, err
-		}
-		if r.err != nil {
-			return total, r.err
-		}
-		total += n
-		if n < trimChunk {
-			return total, nil
-		}
-	}
+	return s.trim(ctx, before)
 }
 
-// unixNanoClamped is t in unix ns, clamped to the int64 range.
-func unixNanoClamped(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-// submit queues r and waits until the committer has answered it.
-func (s *sqliteStore) submit(r *request) error {
-	if err := s.enqueue(r); err != nil {
-		return err
-	}
-	<-r.done
-	return nil
-}
-
-func (s *sqliteStore) enqueue(r *request) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed.Load() {
-		return ErrClosed
-	}
-	if err := r.ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case s.reqs <- r:
-		return nil
-	case <-r.ctx.Done():
-		return r.ctx.Err()
-	}
-}
-
-// commitLoop is the committer goroutine: it takes the queued requests in batches of up to
-// maxBatch and runs each batch in one transaction. While the store cannot write, it also
-// runs a probe every probeEvery (sqlite_health.go), between batches. It returns when
-// Close has closed reqs and every request queued before has been answered.
+// commitLoop is the committer goroutine (see queue.loop); while the store cannot write,
+// it runs a probe every probeEvery (sqlite_health.go) between batches.
 func (s *sqliteStore) commitLoop() {
-	defer close(s.done)
-	batch := make([]*request, 0, s.maxBatch)
-	probe := time.NewTimer(s.probeEvery)
-	probe.Stop()
-	defer probe.Stop()
-	armed := false
-	for {
-		if !armed && s.writeErr.Load() != nil {
-			probe.Reset(s.probeEvery)
-			armed = true
-		}
-		var probeC <-chan time.Time
-		if armed {
-			probeC = probe.C
-		}
-		var first *request
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return
-			}
-			first = r
-		case <-probeC:
-			armed = false
-			if s.writeErr.Load() != nil {
-				s.probe()
-			}
-			continue
-		}
-		batch = append(batch[:0], first)
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
-		}
-		s.runBatch(batch)
-		clear(batch)
-	}
+	s.loop(s.maxBatch, s.probeEvery, func() bool { return s.writeErr.Load() != nil }, s.runBatch, s.probe)
 }
 
 // runBatch commits a batch, hands its records to OnCommit, and answers its requests.

@@ -29,6 +29,18 @@ type reader struct {
 	head   uint64
 	// keys decrypt the secrets of the records read (crypt.go).
 	keys *encryption.KeyRing
+	// cursors, set on PostgreSQL, counts the cursors the transaction declared (they are
+	// named after it): lists are read through cursors (postgres_read.go).
+	cursors *int
+}
+
+// inJSONList is the condition that col is one of the strings of the JSON array given as
+// the condition's one argument.
+func (r *reader) inJSONList(col string) string {
+	if r.cursors != nil {
+		return col + " IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))"
+	}
+	return col + " IN (SELECT value FROM json_each(?))"
 }
 
 // sqlErr reports a failed read to failed and wraps it.

@@ -105,8 +105,13 @@ var migrations = []string{
 	);`,
 
 	// 4: the fields convergence reads of every record, as columns, so that its pass over
-	// every LRP decodes no JSON (ReadTx.DesiredLRPSummaries, ActualLRPSummaries).
+	// every LRP decodes no JSON (ReadTx.DesiredLRPSummaries, ActualLRPSummaries); a desired
+	// LRP's scheduling info as its JSON (NULL for the rows written before); and wire, 1
+	// when an actual LRP's data is its wire JSON as this program encodes it, so that lists
+	// send it as it is (0 for the rows written before, which are encoded again).
 	`ALTER TABLE desired_lrps ADD COLUMN instances INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE desired_lrps ADD COLUMN sched BLOB;
+	ALTER TABLE actual_lrps ADD COLUMN wire INTEGER NOT NULL DEFAULT 0;
 	UPDATE desired_lrps SET instances = coalesce(json_extract(CAST(data AS TEXT), '$.instances'), 0);
 	ALTER TABLE actual_lrps ADD COLUMN since INTEGER NOT NULL DEFAULT 0;
 	ALTER TABLE actual_lrps ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;

@@ -5,14 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/models"
 )
 
 // wtx is the Tx of one Update: it runs on the committer goroutine, on the write
-// connection, inside the batch's transaction and the request's savepoint.
+// connection, inside the batch's transaction and the request's savepoint. Both stores
+// use it: runSQL and execSQL run a statement of the backend (written with ? placeholders).
 type wtx struct {
 	reader
-	s       *sqliteStore
+	runSQL  func(text string, args ...any) (*sql.Rows, error)
+	execSQL func(text string, args ...any) (sql.Result, error)
+	// seq is the next sequence of the batch: the committer's counter, shared by the
+	// Updates of a batch.
+	seq     *uint64
 	now     int64
 	records []Record
 	done    bool // set when fn has returned: the tx must not be used any more
@@ -28,11 +34,32 @@ type wtx struct {
 var _ Tx = (*wtx)(nil)
 
 func newWtx(s *sqliteStore, now int64) *wtx {
-	w := &wtx{s: s, now: now}
+	w := &wtx{now: now, seq: &s.nextSeq}
+	w.runSQL = func(text string, args ...any) (*sql.Rows, error) {
+		st, err := s.stmt(text)
+		if err != nil {
+			return nil, err
+		}
+		return st.QueryContext(context.Background(), args...)
+	}
+	w.execSQL = func(text string, args ...any) (sql.Result, error) {
+		st, err := s.stmt(text)
+		if err != nil {
+			return nil, err
+		}
+		// Never a cancellable context here: an interrupted write statement can roll back
+		// the whole batch's transaction.
+		return st.ExecContext(context.Background(), args...)
+	}
+	w.init(s.keys)
+	return w
+}
+
+// init sets up the reads of the tx, once runSQL and execSQL are set.
+func (w *wtx) init(keys *encryption.KeyRing) {
 	w.reader.query = w.query
 	w.reader.failed = w.fail
-	w.reader.keys = s.keys
-	return w
+	w.reader.keys = keys
 }
 
 func (w *wtx) fail(err error) {
@@ -54,7 +81,7 @@ func (w *wtx) usable() error {
 
 // Head is the newest sequence visible in the transaction, including the records appended
 // by earlier Updates of the same batch and by this one.
-func (w *wtx) Head() uint64 { return w.s.nextSeq - 1 }
+func (w *wtx) Head() uint64 { return *w.seq - 1 }
 
 func (w *wtx) Now() int64 { return w.now }
 
@@ -62,12 +89,7 @@ func (w *wtx) query(text string, args ...any) (*sql.Rows, error) {
 	if err := w.usable(); err != nil {
 		return nil, err
 	}
-	st, err := w.s.stmt(text)
-	if err != nil {
-		w.fail(err)
-		return nil, err
-	}
-	return st.QueryContext(context.Background(), args...)
+	return w.runSQL(text, args...)
 }
 
 // exec runs a statement and returns the number of rows it changed.
@@ -75,15 +97,8 @@ func (w *wtx) exec(text string, args ...any) (int64, error) {
 	if err := w.usable(); err != nil {
 		return 0, err
 	}
-	st, err := w.s.stmt(text)
-	if err != nil {
-		w.fail(err)
-		return 0, err
-	}
 	w.bytes += argBytes(args)
-	// Never a cancellable context here: an interrupted write statement can roll back the
-	// whole batch's transaction.
-	res, err := st.ExecContext(context.Background(), args...)
+	res, err := w.execSQL(text, args...)
 	if err != nil {
 		w.fail(err)
 		return 0, err
@@ -133,12 +148,16 @@ func (w *wtx) InsertDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := w.s.encodeDesiredLRP(lrp)
+	data, err := encodeDesiredLRP(w.keys, lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
-	n, err := w.exec(`INSERT INTO desired_lrps (process_guid, domain, instances, data) VALUES (?, ?, ?, ?)
-		ON CONFLICT DO NOTHING`, lrp.ProcessGuid, lrp.Domain, lrp.Instances, data)
+	sched, err := schedulingInfoJSON(lrp)
+	if err != nil {
+		return err
+	}
+	n, err := w.exec(`INSERT INTO desired_lrps (process_guid, domain, instances, sched, data) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT DO NOTHING`, lrp.ProcessGuid, lrp.Domain, lrp.Instances, sched, data)
 	if err != nil {
 		return fmt.Errorf("store: inserting desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -152,12 +171,16 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 	if lrp == nil || lrp.ProcessGuid == "" {
 		return invalidRecord("desired lrp without a process guid")
 	}
-	data, err := w.s.encodeDesiredLRP(lrp)
+	data, err := encodeDesiredLRP(w.keys, lrp)
 	if err != nil {
 		return fmt.Errorf("store: encoding desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
-	n, err := w.exec(`UPDATE desired_lrps SET domain = ?, instances = ?, data = ? WHERE process_guid = ?`,
-		lrp.Domain, lrp.Instances, data, lrp.ProcessGuid)
+	sched, err := schedulingInfoJSON(lrp)
+	if err != nil {
+		return err
+	}
+	n, err := w.exec(`UPDATE desired_lrps SET domain = ?, instances = ?, sched = ?, data = ? WHERE process_guid = ?`,
+		lrp.Domain, lrp.Instances, sched, data, lrp.ProcessGuid)
 	if err != nil {
 		return fmt.Errorf("store: updating desired lrp %q: %w", lrp.ProcessGuid, err)
 	}
@@ -165,6 +188,17 @@ func (w *wtx) UpdateDesiredLRP(lrp *models.DesiredLRP) error {
 		return models.Errorf(models.ErrResourceNotFound, "desired lrp %q not found", lrp.ProcessGuid)
 	}
 	return nil
+}
+
+// schedulingInfoJSON is the JSON of lrp's scheduling info, kept beside the record so that
+// lists of them are sent without decoding the records.
+func schedulingInfoJSON(lrp *models.DesiredLRP) ([]byte, error) {
+	info := lrp.DesiredLRPSchedulingInfo()
+	data, err := models.Marshal(&info)
+	if err != nil {
+		return nil, fmt.Errorf("store: encoding the scheduling info of desired lrp %q: %w", lrp.ProcessGuid, err)
+	}
+	return data, nil
 }
 
 func (w *wtx) DeleteDesiredLRP(processGuid string) error {
@@ -186,11 +220,11 @@ func (w *wtx) PutActualLRP(lrp *models.ActualLRP) error {
 	if err != nil {
 		return fmt.Errorf("store: encoding actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
-	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, presence, domain, cell_id, state, since, crash_count, data)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := w.exec(`INSERT INTO actual_lrps (process_guid, idx, presence, domain, cell_id, state, since, crash_count, wire, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?)
 		ON CONFLICT (process_guid, idx, presence) DO UPDATE SET domain = excluded.domain,
 			cell_id = excluded.cell_id, state = excluded.state, since = excluded.since,
-			crash_count = excluded.crash_count, data = excluded.data`,
+			crash_count = excluded.crash_count, wire = 1, data = excluded.data`,
 		lrp.ProcessGuid, lrp.Index, int32(lrp.Presence), lrp.Domain, lrp.CellId, lrp.State, lrp.Since, lrp.CrashCount, data); err != nil {
 		return fmt.Errorf("store: writing actual lrp %s: %w", lrp.ActualLRPKey, err)
 	}
@@ -230,7 +264,7 @@ func (w *wtx) InsertTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := w.s.encodeTask(task)
+	data, err := encodeTask(w.keys, task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
@@ -249,7 +283,7 @@ func (w *wtx) UpdateTask(task *models.Task) error {
 	if task == nil || task.TaskGuid == "" {
 		return invalidRecord("task without a task guid")
 	}
-	data, err := w.s.encodeTask(task)
+	data, err := encodeTask(w.keys, task)
 	if err != nil {
 		return fmt.Errorf("store: encoding task %q: %w", task.TaskGuid, err)
 	}
@@ -303,7 +337,7 @@ func (w *wtx) Append(ev models.Event) error {
 		return fmt.Errorf("store: encoding %s event: %w", typ, err)
 	}
 	rec := Record{
-		Seq:     w.s.nextSeq,
+		Seq:     *w.seq,
 		Time:    w.now,
 		Type:    typ,
 		Key:     ev.Key(),
@@ -321,7 +355,7 @@ func (w *wtx) Append(ev models.Event) error {
 		rec.Meta.ProcessGuid, rec.Meta.CellID, allCells, payload, rec.Meta.PrevCellID); err != nil {
 		return fmt.Errorf("store: appending %s event: %w", typ, err)
 	}
-	w.s.nextSeq++
+	*w.seq++
 	w.records = append(w.records, rec)
 	return nil
 }
@@ -329,7 +363,7 @@ func (w *wtx) Append(ev models.Event) error {
 // trim removes up to limit records older than before (unix ns), never the newest one, and
 // saves the head in the meta table so that it survives any trim.
 func (w *wtx) trim(before int64, limit int) (int, error) {
-	head := w.s.nextSeq - 1
+	head := *w.seq - 1
 	if head == 0 {
 		return 0, nil
 	}

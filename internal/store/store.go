@@ -82,6 +82,14 @@ type ReadTx interface {
 	// Head), in order.
 	LogAfter(after uint64) iter.Seq2[Record, error]
 
+	// ActualLRPsJSONAfter yields what ActualLRPsAfter does, each row as its JSON (what
+	// models.Marshal gives of it: the wire form) with its position, without decoding it.
+	ActualLRPsJSONAfter(filter models.ActualLRPFilter, after *ActualLRPPosition) iter.Seq2[ActualLRPJSON, error]
+	// SchedulingInfosJSONAfter yields the scheduling info of the LRPs DesiredLRPsAfter
+	// yields, as its JSON (models.Marshal of DesiredLRP.DesiredLRPSchedulingInfo), each with
+	// its process guid.
+	SchedulingInfosJSONAfter(filter models.DesiredLRPFilter, after string) iter.Seq2[SchedulingInfoJSON, error]
+
 	// DesiredLRPSummaries yields what convergence reads of every desired LRP, in no
 	// particular order: cheaper than the whole records.
 	DesiredLRPSummaries() iter.Seq2[DesiredLRPSummary, error]
@@ -113,6 +121,20 @@ type ActualLRPSummary struct {
 // Key is the row's ActualLRPKey.
 func (a *ActualLRPSummary) Key() models.ActualLRPKey {
 	return models.ActualLRPKey{ProcessGuid: a.ProcessGuid, Index: a.Index, Domain: a.Domain}
+}
+
+// ActualLRPJSON is an actual LRP row as its JSON, and where it is in list order. JSON is
+// the caller's.
+type ActualLRPJSON struct {
+	Position ActualLRPPosition
+	JSON     []byte
+}
+
+// SchedulingInfoJSON is the scheduling info of a desired LRP as its JSON. JSON is the
+// caller's.
+type SchedulingInfoJSON struct {
+	ProcessGuid string
+	JSON        []byte
 }
 
 // ActualLRPPosition is a row of actual_lrps in list order: process guid, index, presence.
@@ -196,6 +218,14 @@ type Store interface {
 	// Close it is ErrClosed.
 	Writable() error
 
+	// AcquireLease blocks until the store holds the lease of name (or ctx is done, whose
+	// error it then returns): the right to do work that only one of the stores of a
+	// database may do at a time. On PostgreSQL, where several stores (replicas) share a
+	// database, it is a session advisory lock on a connection of its own; on SQLite, whose
+	// file has one store, it is held at once unless this store holds it already. After
+	// Close it is ErrClosed, and Close ends the leases held.
+	AcquireLease(ctx context.Context, name string) (Lease, error)
+
 	// Close stops the committer (waiting for Updates already accepted) and closes the
 	// database. Updates after Close fail with ErrClosed.
 	Close() error
@@ -203,9 +233,15 @@ type Store interface {
 
 // Options configure a store. The zero value of each field is documented.
 type Options struct {
-	// OnCommit, if set, is called after every commit with the records committed by it, in
-	// commit order, one call at a time, from the committer goroutine and with no lock held.
-	// It must return quickly (it delays the next commit); it must not call the Store.
+	// OnCommit, if set, is called with the records of every commit, in commit order (each
+	// call's records follow the previous call's), one call at a time and with no lock
+	// held, before the Update that committed them returns. It must return quickly (it
+	// delays the next commit); it must not call the Store. On SQLite it is called from the
+	// committer goroutine with each commit's records. On PostgreSQL it is called from the
+	// store's follower goroutine with the records of every commit to the database, those
+	// of the other stores (replicas) included, one or more commits at a time, from the
+	// head at open on; an Update waits (up to 5 s) until its records have been handed to
+	// it.
 	OnCommit func(records []Record)
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
@@ -217,7 +253,7 @@ type Options struct {
 	// Keys is the key ring that encrypts the secrets at rest (see the package doc); nil
 	// means the key file of a file store (its path followed by KeyFileSuffix, created on
 	// first open) or a random key for MemoryPath. With Keys, an existing key file's key
-	// joins them as an inactive key.
+	// joins them as an inactive key. A PostgreSQL store requires it.
 	Keys *encryption.KeyRing
 	// ReadConns bounds the read connections open at once (View, ReadLog, LogBounds); 0
 	// means 8. A View that answers a list holds its connection for as long as the list's
