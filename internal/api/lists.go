@@ -169,10 +169,15 @@ func (o *listWriter) begin(member string) {
 	o.buf = append(o.buf, `":[`...)
 }
 
+// item adds v to the answer: its JSON, or v itself when it is JSON already (a record the
+// store keeps in its wire form).
 func (o *listWriter) item(v any) error {
-	data, err := models.Marshal(v)
-	if err != nil {
-		return models.Errorf(models.ErrUnknownError, "encoding the answer: %v", err)
+	data, ok := v.(models.RawJSON)
+	if !ok {
+		var err error
+		if data, err = models.Marshal(v); err != nil {
+			return models.Errorf(models.ErrUnknownError, "encoding the answer: %v", err)
+		}
 	}
 	if o.items > 0 {
 		o.buf = append(o.buf, ',')
@@ -265,12 +270,9 @@ func listRoute[Req any, T any](h *handler, path string, pageOf func(*Req) page, 
 func (h *handler) listRoutes() {
 	desired := func(f models.DesiredLRPFilter, member string, out func(*models.DesiredLRP) any) list[*models.DesiredLRP] {
 		return list[*models.DesiredLRP]{
-			member: member,
-			filter: f,
-			changed: func(rec store.Record) bool {
-				return isDesiredEvent(rec.Type) && (f.Domain == "" || rec.Meta.Domain == f.Domain) &&
-					(len(f.ProcessGuids) == 0 || slices.Contains(f.ProcessGuids, rec.Meta.ProcessGuid))
-			},
+			member:  member,
+			filter:  f,
+			changed: desiredChanged(f),
 			items: func(tx store.ReadTx, after *position) iter.Seq2[*models.DesiredLRP, error] {
 				from := ""
 				if after != nil {
@@ -287,11 +289,22 @@ func (h *handler) listRoutes() {
 			return desired(r.Filter, "desired_lrps", func(d *models.DesiredLRP) any { return d.Redacted() })
 		})
 	listRoute(h, "/v1/desired_lrps/scheduling_infos/list", func(r *desiredListRequest) page { return r.Page },
-		func(r *desiredListRequest) list[*models.DesiredLRP] {
-			return desired(r.Filter, "desired_lrp_scheduling_infos", func(d *models.DesiredLRP) any {
-				info := d.DesiredLRPSchedulingInfo()
-				return &info
-			})
+		func(r *desiredListRequest) list[store.SchedulingInfoJSON] {
+			f := r.Filter
+			return list[store.SchedulingInfoJSON]{
+				member:  "desired_lrp_scheduling_infos",
+				filter:  f,
+				changed: desiredChanged(f),
+				items: func(tx store.ReadTx, after *position) iter.Seq2[store.SchedulingInfoJSON, error] {
+					from := ""
+					if after != nil {
+						from = after.Guid
+					}
+					return tx.SchedulingInfosJSONAfter(f, from)
+				},
+				at:  func(d store.SchedulingInfoJSON) position { return position{Guid: d.ProcessGuid} },
+				out: func(d store.SchedulingInfoJSON) any { return models.RawJSON(d.JSON) },
+			}
 		})
 	listRoute(h, "/v1/desired_lrps/routing_infos/list", func(r *routingInfosRequest) page { return r.Page },
 		func(r *routingInfosRequest) list[*models.DesiredLRP] {
@@ -301,9 +314,9 @@ func (h *handler) listRoutes() {
 			})
 		})
 	listRoute(h, "/v1/actual_lrps/list", func(r *actualListRequest) page { return r.Page },
-		func(r *actualListRequest) list[*models.ActualLRP] {
+		func(r *actualListRequest) list[store.ActualLRPJSON] {
 			f := r.Filter
-			return list[*models.ActualLRP]{
+			return list[store.ActualLRPJSON]{
 				member: "actual_lrps",
 				filter: f,
 				changed: func(rec store.Record) bool {
@@ -314,17 +327,18 @@ func (h *handler) listRoutes() {
 						(len(f.ProcessGuids) == 0 || slices.Contains(f.ProcessGuids, m.ProcessGuid)) &&
 						(f.CellID == "" || m.CellID == f.CellID || m.PrevCellID == f.CellID)
 				},
-				items: func(tx store.ReadTx, after *position) iter.Seq2[*models.ActualLRP, error] {
+				items: func(tx store.ReadTx, after *position) iter.Seq2[store.ActualLRPJSON, error] {
 					var from *store.ActualLRPPosition
 					if after != nil {
 						from = &store.ActualLRPPosition{ProcessGuid: after.Guid, Index: after.Index, Presence: models.ActualLRP_Presence(after.Presence)}
 					}
-					return tx.ActualLRPsAfter(f, from)
+					return tx.ActualLRPsJSONAfter(f, from)
 				},
-				at: func(a *models.ActualLRP) position {
-					return position{Guid: a.ProcessGuid, Index: a.Index, Presence: int32(a.Presence)}
+				at: func(a store.ActualLRPJSON) position {
+					p := a.Position
+					return position{Guid: p.ProcessGuid, Index: p.Index, Presence: int32(p.Presence)}
 				},
-				out: func(a *models.ActualLRP) any { return a },
+				out: func(a store.ActualLRPJSON) any { return models.RawJSON(a.JSON) },
 			}
 		})
 	listRoute(h, "/v1/tasks/list", func(r *taskListRequest) page { return r.Page },
@@ -349,6 +363,14 @@ func (h *handler) listRoutes() {
 				out: func(t *models.Task) any { return t.Redacted() },
 			}
 		})
+}
+
+// desiredChanged says whether a record may change a list of desired LRPs with filter f.
+func desiredChanged(f models.DesiredLRPFilter) func(store.Record) bool {
+	return func(rec store.Record) bool {
+		return isDesiredEvent(rec.Type) && (f.Domain == "" || rec.Meta.Domain == f.Domain) &&
+			(len(f.ProcessGuids) == 0 || slices.Contains(f.ProcessGuids, rec.Meta.ProcessGuid))
+	}
 }
 
 // isDesiredEvent reports whether an event type is one of a desired LRP.

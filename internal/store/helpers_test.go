@@ -253,3 +253,11 @@ func fileMode(path string) os.FileMode {
 	Expect(err).NotTo(HaveOccurred())
 	return st.Mode().Perm()
 }
+
+// mustMarshal is models.Marshal of v, which must succeed.
+func mustMarshal(v any) []byte {
+	GinkgoHelper()
+	data, err := models.Marshal(v)
+	Expect(err).NotTo(HaveOccurred())
+	return data
+}

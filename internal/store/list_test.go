@@ -93,6 +93,33 @@ var _ = Describe("Lists read as they are consumed", func() {
 				})
 			})
 
+			It("yields actual LRPs and scheduling infos as the JSON the API sends", func() {
+				view(s, func(tx store.ReadTx) error {
+					after := &store.ActualLRPPosition{ProcessGuid: "pg-1", Index: 1}
+					lrps, err := store.Collect(tx.ActualLRPsAfter(models.ActualLRPFilter{Domain: "d1"}, after))
+					Expect(err).NotTo(HaveOccurred())
+					raw, err := store.Collect(tx.ActualLRPsJSONAfter(models.ActualLRPFilter{Domain: "d1"}, after))
+					Expect(err).NotTo(HaveOccurred())
+					Expect(raw).To(HaveLen(len(lrps)))
+					Expect(raw).To(HaveLen(6))
+					for i, a := range lrps {
+						Expect(string(raw[i].JSON)).To(Equal(string(mustMarshal(a))))
+						Expect(raw[i].Position).To(Equal(store.ActualLRPPosition{ProcessGuid: a.ProcessGuid, Index: a.Index, Presence: a.Presence}))
+					}
+					ds, err := store.Collect(tx.DesiredLRPsAfter(models.DesiredLRPFilter{ProcessGuids: []string{"pg-0", "pg-2", "pg-4"}}, "pg-0"))
+					Expect(err).NotTo(HaveOccurred())
+					infos, err := store.Collect(tx.SchedulingInfosJSONAfter(models.DesiredLRPFilter{ProcessGuids: []string{"pg-0", "pg-2", "pg-4"}}, "pg-0"))
+					Expect(err).NotTo(HaveOccurred())
+					Expect(infos).To(HaveLen(2))
+					for i, d := range ds {
+						info := d.DesiredLRPSchedulingInfo()
+						Expect(infos[i].ProcessGuid).To(Equal(d.ProcessGuid))
+						Expect(string(infos[i].JSON)).To(Equal(string(mustMarshal(&info))))
+					}
+					return nil
+				})
+			})
+
 			It("reads the log of its own snapshot", func() {
 				view(s, func(tx store.ReadTx) error {
 					recs, err := store.Collect(tx.LogAfter(2))

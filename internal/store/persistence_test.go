@@ -171,6 +171,15 @@ var _ = Describe("Persistence", func() {
 				{ProcessGuid: "pg-1", Domain: "d1", Instances: 1}}), "migration 4 fills the summary columns from the old rows")
 			Expect(store.Collect(tx.ActualLRPSummaries())).To(Equal([]store.ActualLRPSummary{{ProcessGuid: "pg-1", Index: 0,
 				Domain: "d1", CellID: "cell-b", State: models.ActualLRPStateRunning, Since: 2000, Presence: models.ActualLRP_Ordinary}}))
+			raw, err := store.Collect(tx.ActualLRPsJSONAfter(models.ActualLRPFilter{}, nil))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(raw).To(HaveLen(1))
+			Expect(string(raw[0].JSON)).To(Equal(string(mustMarshal(a))), "an old row is sent as this program encodes it")
+			infos, err := store.Collect(tx.SchedulingInfosJSONAfter(models.DesiredLRPFilter{}, ""))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(infos).To(HaveLen(1))
+			info := d.DesiredLRPSchedulingInfo()
+			Expect(string(infos[0].JSON)).To(Equal(string(mustMarshal(&info))), "an old row's scheduling info is made from it")
 			return nil
 		})
 
