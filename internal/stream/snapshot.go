@@ -73,7 +73,12 @@ func (s *subscriber) flushSnapshot(buf []byte, n int) endReason {
 // state reads the state matching the subscriber's filter as *_created events: desired
 // LRPs then actual LRPs (by process guid, then index) on the LRP stream, tasks (by task
 // guid) on the task stream. Each event passes the same filter as a live one (its
-// models.MetaOf), so a snapshot and the live events agree on what a filter selects.
+// models.MetaOf), so a snapshot and the live events agree on what a filter selects, with
+// one exception: scoped to a cell, the snapshot's desired LRPs are those with an instance
+// (of any presence) on the cell, not every desired LRP as the live events are (BBS's cell
+// scope sends every desired event to every cell). What a cell's consumer needs of the
+// state is its instances and their LRPs; the others it learns of when they change. This
+// keeps a cell's snapshot as small as the cell, not as large as the whole deployment.
 func (s *subscriber) state(tx store.ReadTx) ([]models.Event, error) {
 	f := &s.req.filter
 	var out []models.Event
@@ -97,16 +102,11 @@ func (s *subscriber) state(tx store.ReadTx) ([]models.Event, error) {
 		return out, nil
 	}
 
-	if f.wants(models.EventTypeDesiredLRPCreated) {
-		lrps, err := tx.DesiredLRPs(models.DesiredLRPFilter{Domain: f.domain, ProcessGuids: f.guids})
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range lrps {
-			add(models.NewDesiredLRPCreatedEvent(d, ""))
-		}
-	}
-	if f.wants(models.EventTypeActualLRPCreated) {
+	// The instances first: a cell-scoped snapshot sends the desired LRPs of the cell's
+	// instances only (see the comment of state).
+	var actuals []models.Event
+	onCell := map[string]bool{}
+	if f.wants(models.EventTypeActualLRPCreated) || f.cell != "" {
 		filters := []models.ActualLRPFilter{{Domain: f.domain, CellID: f.cell}}
 		if len(f.guids) > 0 {
 			filters = filters[:0]
@@ -115,18 +115,44 @@ func (s *subscriber) state(tx store.ReadTx) ([]models.Event, error) {
 			}
 		}
 		for _, af := range filters {
-			lrps, err := tx.ActualLRPs(af)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range lrps {
+			for a, err := range tx.ActualLRPsAfter(af, nil) {
+				if err != nil {
+					return nil, err
+				}
+				onCell[a.ProcessGuid] = true
+				if !f.wants(models.EventTypeActualLRPCreated) {
+					continue
+				}
+				var ev models.Event
 				if f.instance {
-					add(models.NewActualLRPInstanceCreatedEvent(a, ""))
+					ev = models.NewActualLRPInstanceCreatedEvent(a, "")
 				} else {
-					add(models.NewActualLRPCreatedEvent(a.ToActualLRPGroup()))
+					ev = models.NewActualLRPCreatedEvent(a.ToActualLRPGroup())
+				}
+				m := models.MetaOf(ev)
+				if f.match(typeBit(ev.EventType()), &m) {
+					actuals = append(actuals, ev)
 				}
 			}
 		}
 	}
+	if f.wants(models.EventTypeDesiredLRPCreated) {
+		df := models.DesiredLRPFilter{Domain: f.domain, ProcessGuids: f.guids}
+		if f.cell != "" {
+			df.ProcessGuids = make([]string, 0, len(onCell))
+			for g := range onCell {
+				df.ProcessGuids = append(df.ProcessGuids, g)
+			}
+		}
+		if f.cell == "" || len(df.ProcessGuids) > 0 {
+			for d, err := range tx.DesiredLRPsAfter(df, "") {
+				if err != nil {
+					return nil, err
+				}
+				add(models.NewDesiredLRPCreatedEvent(d, ""))
+			}
+		}
+	}
+	out = append(out, actuals...)
 	return out, nil
 }

@@ -222,10 +222,12 @@ var _ = Describe("Snapshot", func() {
 			desired_lrp_created lrp-c
 			actual_lrp_created lrp-b/0
 			actual_lrp_created lrp-c/0`),
-		Entry("cell scope: every desired LRP, the instances on the cell", "/v1/events", "cell_id=cell-1", `
+		Entry("cell scope: the instances on the cell and their desired LRPs", "/v1/events", "cell_id=cell-1", `
 			desired_lrp_created lrp-b
-			desired_lrp_created lrp-c
 			actual_lrp_created lrp-b/0`),
+		Entry("cell scope, a cell without instances: nothing", "/v1/events", "cell_id=cell-9", ``),
+		Entry("cell scope, desired LRPs only: those of the cell's instances", "/v1/events", "cell_id=cell-2&types=desired_lrp_created", `
+			desired_lrp_created lrp-c`),
 		Entry("types: only actuals", "/v1/events", "types=actual_lrp_created,actual_lrp_changed&cell_id=cell-2", `
 			actual_lrp_created lrp-c/0`),
 		Entry("types without a created type: nothing", "/v1/events", "types=actual_lrp_removed", ``),
@@ -243,7 +245,6 @@ var _ = Describe("Snapshot", func() {
 			actual_lrp_instance_created lrp-b/0
 			actual_lrp_instance_created lrp-c/0`),
 		Entry("instance stream, cell scope", "/v1/events/lrp_instances", "cell_id=cell-2", `
-			desired_lrp_created lrp-b
 			desired_lrp_created lrp-c
 			actual_lrp_instance_created lrp-c/0`),
 		Entry("instance stream, types: only actuals", "/v1/events/lrp_instances", "types=actual_lrp_instance_created", `
