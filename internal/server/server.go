@@ -36,6 +36,7 @@ type Server struct {
 	trust    trust // TLS and who may connect (trust.go)
 
 	callbacks *taskcallback.Pool // task completion callbacks, run with the loops
+	leader    prometheus.Gauge   // bbs_leader: 1 while this server holds the loops' lease
 
 	mu       sync.Mutex
 	started  bool
@@ -85,6 +86,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Clock = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry(), trust: tr}
+	s.leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "bbs_leader",
+		Help: "1 while this server runs convergence, cell presence, trim and task callbacks for its store (one server of a store at a time), else 0."})
+	s.registry.MustRegister(s.leader)
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -56,7 +56,10 @@
 // second concurrent call returns at once).
 //
 // Observe and Submit never block and are safe for concurrent use with everything,
-// before, during and after Run. Observe keeps the payloads it is given (read-only) until
+// before, during and after Run; Observe ignores the records it is given while Run is not
+// running. A server with several replicas runs the Pool on one of them at a time (the
+// holder of the store's lease): when the lease moves, a callback that the old holder had
+// posted but not yet resolved may be posted again by the new one (at least once, as BBS). Observe keeps the payloads it is given (read-only) until
 // the dispatcher has decoded them.
 //
 // Metrics (registered on Config.Registerer): bbs_task_callbacks_sent_total,

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -87,6 +88,8 @@ type Pool struct {
 	pending  map[string]struct{}  // guids queued or in flight
 	failedAt map[string]time.Time // when the last callback of a task failed
 	running  bool
+	// active is running, read by Observe without the lock.
+	active atomic.Bool
 }
 
 // change is a task_changed record handed over by Observe.
@@ -138,10 +141,15 @@ func positive[T int | time.Duration](v, def T) T {
 // Observe looks at the records of a commit for task completions: each task_changed record
 // is handed to the dispatcher of Run, which queues a callback when the task's after is
 // COMPLETED with a callback URL. It never blocks (when the Pool is behind, the record is
-// dropped and counted as deferred; the next sweep finds the task) and may be called from
+// dropped and counted as deferred; the next sweep finds the task; when Run is not running,
+// as on a replica that does not hold the callbacks' lease, it ignores the records: the sweep
+// at the start of the next Run finds what they completed) and may be called from
 // the store's commit goroutine (store.Options.OnCommit). It keeps the payloads, read-only,
 // until they are decoded.
 func (p *Pool) Observe(records []store.Record) {
+	if !p.active.Load() {
+		return // not running (another replica delivers the callbacks): the sweep of the next Run catches up
+	}
 	for _, r := range records {
 		if r.Type != models.EventTypeTaskChanged {
 			continue
@@ -205,7 +213,9 @@ func (p *Pool) Run(ctx context.Context, tasks Tasks) {
 	}
 	p.running = true
 	p.mu.Unlock()
+	p.active.Store(true)
 	defer func() {
+		p.active.Store(false)
 		p.mu.Lock()
 		p.running = false
 		p.mu.Unlock()
