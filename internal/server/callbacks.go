@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
-	"time"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
