@@ -19,3 +19,11 @@ func SetBusyTimeout(ms int) (restore func()) {
 // Migrations are the schema's migrations, in order, so that a test can build a database
 // of an older schema version.
 var Migrations = migrations
+
+// SetRestartFrames sets the WAL length past which the checkpointer restarts the WAL and
+// returns a function that restores the previous value. Tests only.
+func SetRestartFrames(n int64) (restore func()) {
+	old := restartFrames
+	restartFrames = n
+	return func() { restartFrames = old }
+}
