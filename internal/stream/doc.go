@@ -11,7 +11,13 @@
 // subscriber walks the list at its own pace, so the list keeps alive only the nodes some
 // subscriber or the ring still holds. A subscriber waits on the ready channel of the node
 // it is at, which Publish closes when it links the next one: one close wakes every
-// subscriber at the tail, and Publish never waits for any of them.
+// subscriber at the tail, and Publish never waits for any of them. A subscriber scoped to
+// a cell (cell_id=) waits instead on a channel of its cell, which Publish closes when it
+// links a record of that cell (its cell or previous cell), a record for every cell (a
+// desired LRP's), or the first record a quarter of a window after it last woke them all:
+// with a thousand cells' subscribers, a record wakes one of them, not a thousand, and each
+// still moves along the list often enough to stay within the window (and its heartbeat
+// walks to the tail first, so it carries the head).
 //
 // A subscriber's position is the sequence up to which it has been sent (or, for events
 // its filter drops, has skipped) every record. It starts at the head when the response

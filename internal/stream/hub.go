@@ -67,6 +67,17 @@ type Hub struct {
 
 	// done is closed by Shutdown: every handler ends its stream.
 	done chan struct{}
+
+	// cellMu guards cellWait: a channel per cell that subscribers scoped to that cell wait
+	// on at the tail (cellReady), closed and forgotten by link when it links a record of
+	// that cell (its CellID or PrevCellID), a record for every cell (AllCells), or the
+	// first record past wakeAllAt. Lock order: pubMu, then mu, then cellMu.
+	cellMu   sync.Mutex
+	cellWait map[string]chan struct{}
+	// wakeAllAt is the sequence at which link wakes every cell's subscribers (a quarter
+	// of a window after the last time), so that one that sleeps through other cells'
+	// records moves its position along and stays within the window. Guarded by pubMu.
+	wakeAllAt uint64
 }
 
 // NewHub returns a hub, not yet serving: wire Publish as the store's OnCommit, open the
@@ -175,7 +186,59 @@ func (h *Hub) link(storeID string, records []store.Record) {
 	h.head.Store(head)
 	h.mu.Unlock()
 	close(old.ready)
+	h.wakeCells(nodes)
 	h.m.head.Set(float64(head))
+}
+
+// cellReady returns the channel a subscriber scoped to cell waits on at the tail: it is
+// closed once a record that may concern the cell is linked after this call (see
+// cellWait).
+func (h *Hub) cellReady(cell string) <-chan struct{} {
+	h.cellMu.Lock()
+	defer h.cellMu.Unlock()
+	ch := h.cellWait[cell]
+	if ch == nil {
+		if h.cellWait == nil {
+			h.cellWait = make(map[string]chan struct{})
+		}
+		ch = make(chan struct{})
+		h.cellWait[cell] = ch
+	}
+	return ch
+}
+
+// wakeCells wakes the subscribers of the cells of nodes just linked (see cellWait). The
+// caller holds pubMu.
+func (h *Hub) wakeCells(nodes []node) {
+	head := nodes[len(nodes)-1].seq
+	all := head >= h.wakeAllAt
+	if all {
+		h.wakeAllAt = head + uint64(max(h.cfg.Window/4, 1))
+	}
+	h.cellMu.Lock()
+	defer h.cellMu.Unlock()
+	if len(h.cellWait) == 0 {
+		return
+	}
+	for i := 0; i < len(nodes) && !all; i++ {
+		all = nodes[i].meta.AllCells
+	}
+	if all {
+		for _, ch := range h.cellWait {
+			close(ch)
+		}
+		clear(h.cellWait)
+		return
+	}
+	for i := range nodes {
+		m := &nodes[i].meta
+		for _, c := range [2]string{m.CellID, m.PrevCellID} {
+			if ch, ok := h.cellWait[c]; ok && c != "" {
+				close(ch)
+				delete(h.cellWait, c)
+			}
+		}
+	}
 }
 
 // encodeRecord appends the SSE frame of a log record (id: cursor, event: type, data:

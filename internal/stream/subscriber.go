@@ -283,11 +283,23 @@ func (s *subscriber) readLog(buf []byte, upto uint64) ([]byte, int, endReason) {
 // writing are its backlog: more than the queue bounds of them ends it with slow_consumer.
 func (s *subscriber) live() endReason {
 	mark := s.h.tail.Load()
+	cell := s.req.cell
 	for {
+		// A subscriber scoped to a cell waits for the records of its cell (Hub.cellReady)
+		// rather than for every record: among a thousand cells' subscribers, a record wakes
+		// the one of its cell. The channel is taken before the tail is looked at, so that a
+		// record linked in between wakes it.
+		var ready <-chan struct{}
+		if cell != "" {
+			ready = s.h.cellReady(cell)
+		}
 		nx := s.n.next.Load()
 		if nx == nil {
+			if ready == nil {
+				ready = s.n.ready
+			}
 			select {
-			case <-s.n.ready:
+			case <-ready:
 				mark = s.h.tail.Load()
 			case <-s.ctx.Done():
 				return reasonClientGone
@@ -296,6 +308,13 @@ func (s *subscriber) live() endReason {
 			case r := <-s.ended:
 				return endReasonOf(r)
 			case <-s.timer.C:
+				if cell != "" && s.h.tail.Load() != s.n {
+					// Walk past what it slept through, so the heartbeat's position is the head.
+					mark = s.h.tail.Load()
+					if r := s.deliver(mark); r != reasonNone {
+						return r
+					}
+				}
 				if r := s.heartbeatTimer(); r != reasonNone {
 					return r
 				}
@@ -365,9 +384,11 @@ func (s *subscriber) deliver(mark *node) endReason {
 			continue
 		}
 		if nx.seq > s.pos {
-			if f := nx.frameFor(s.req.instance); f != nil && s.req.match(nx.bit, &nx.meta) {
-				buf = append(buf, f...)
-				matched++
+			if s.req.match(nx.bit, &nx.meta) {
+				if f := nx.frameFor(s.req.instance); f != nil {
+					buf = append(buf, f...)
+					matched++
+				}
 			}
 			s.pos = nx.seq
 		}
