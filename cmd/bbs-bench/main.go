@@ -57,12 +57,13 @@ scenarios:
   fanout -subs M -events N -payload B [-baseline raw]
   paced  -subs M -rate R [-duration 10s]
   idle   -subs 2000
-  e2e    -writers K -subs M [-rate 1000] [-duration 10s]
+  e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-replicas N]
   resume -missed N
   decode [-events N] [-duration 3s]
-  diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres]
+  diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres] [-replicas N]
   all    (the issue's target configurations, in sequence; not diego)
 
+Every scenario takes -db: sqlite (default), a sqlite:// URL, postgres or a postgres:// URL.
 Each run prints one JSON object per line on stdout; logs go to stderr.
 bbs-bench SCENARIO -h lists a scenario's flags.
 `
