@@ -265,6 +265,10 @@ var _ = Describe("on PostgreSQL", func() {
 		Expect(usage).To(HaveLen(2))
 		Expect(usage[0].(map[string]any)).To(HaveKeyWithValue("role", "writers"))
 		Expect(usage[1].(map[string]any)).To(HaveKeyWithValue("role", "subscribers"))
+		if os.Getenv(pgcluster.EnvURL) == "" { // the bench started the cluster
+			Expect(m).To(HaveKeyWithValue("pg_fsync", "on"))
+			Expect(m["pg_cpu_pct"]).To(BeNumerically(">", 0))
+		}
 	})
 })
 

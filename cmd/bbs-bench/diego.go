@@ -193,6 +193,10 @@ type diegoResult struct {
 	PeakRSS           float64 `json:"server_peak_rss_mb"`
 	ConvergenceRuns   float64 `json:"convergence_runs"`
 	ConvergencePassMs float64 `json:"convergence_pass_ms"`
+	// PGSeedCPU and PGCycleCPU are the CPU of the PostgreSQL cluster the bench started
+	// (every postgres process) while seeding and during the cycles.
+	PGSeedCPU  float64 `json:"pg_seed_cpu_pct,omitzero"`
+	PGCycleCPU float64 `json:"pg_cycle_cpu_pct,omitzero"`
 
 	// Correctness of the load itself: failed calls, fetches whose count was not the one
 	// seeded, failed presence renewals (all 0).
@@ -394,6 +398,7 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 		return err
 	}
 	res.SeedCPU, _ = seedCPU.stop()
+	res.PGSeedCPU = seedCPU.pgPct
 	for i, pct := range seedCPU.each {
 		res.ReplicaUsage[i].SeedCPU = pct
 	}
@@ -414,6 +419,7 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	cpu := r.startCPU()
 	r.cycles(ctx)
 	res.CycleCPU, res.BenchCPU = cpu.stop()
+	res.PGCycleCPU = cpu.pgPct
 	for i, pct := range cpu.each {
 		res.ReplicaUsage[i].CycleCPU = pct
 	}

@@ -53,6 +53,9 @@ type e2eResult struct {
 	CrossReplica *latency     `json:"cross_replica_latency,omitzero"`
 	Replicas     int          `json:"replicas"`
 	ReplicaUsage []e2eReplica `json:"replica_usage,omitzero"`
+	// PGCPU is the CPU of the PostgreSQL cluster the bench started (percent of one
+	// core, every postgres process), beside the server processes' server_cpu_pct.
+	PGCPU float64 `json:"pg_cpu_pct,omitzero"`
 	integrity
 	procUsage
 	runInfo
@@ -153,6 +156,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	res.TimedOut = !waitE2ESubs(ctx, subsList) || ctx.Err() != nil
 	end := time.Now()
 	res.ServerCPU, res.BenchCPU = cpu.stop()
+	res.PGCPU = cpu.pgPct
 	for i, p := range rs.procs {
 		rss, hwm, _ := procMem(p.pid())
 		res.ServerRSS += mb(rss)

@@ -449,3 +449,43 @@ type procUsage struct {
 	ServerHWM float64 `json:"server_hwm_mb"`
 	BenchCPU  float64 `json:"bench_cpu_pct"`
 }
+
+// clusterCPU returns the CPU time of a PostgreSQL cluster: its postmaster pid and the
+// processes it forked (each backend and helper makes a session of its own, so they are
+// found by their parent), user+system of each live one and what each has reaped of its
+// children (cutime, cstime: the postmaster's include the backends that ended).
+func clusterCPU(pid int) (time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	want := strconv.Itoa(pid)
+	var ticks int64
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // gone
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command name: state, ppid (index 1), ..., utime (11), stime (12),
+		// cutime (13), cstime (14).
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 || (d.Name() != want && f[1] != want) {
+			continue
+		}
+		for _, k := range f[11:15] {
+			n, err := strconv.ParseInt(k, 10, 64)
+			if err != nil {
+				return 0, errors.New("bbs-bench: malformed /proc stat")
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sort"
+	"time"
 )
 
 // replicas are the server processes of a run, all on one database (db.go): one on
@@ -67,24 +68,34 @@ func (rs *replicas) commitTimes(ctx context.Context) (*commitClock, error) {
 	return mergeClocks(cs), nil
 }
 
-// startCPU measures the CPU of every replica and of the bench from now.
+// startCPU measures the CPU of every replica, of the PostgreSQL cluster the bench
+// started (if it did) and of the bench from now.
 func (rs *replicas) startCPU() *multiCPU {
-	m := &multiCPU{}
+	m := &multiCPU{start: time.Now()}
 	for _, p := range rs.procs {
 		m.meters = append(m.meters, startCPU(p.pid()))
+	}
+	if rs.db.cluster != nil {
+		m.pgPID = rs.db.cluster.PID()
+		m.pg, _ = clusterCPU(m.pgPID)
 	}
 	return m
 }
 
-// multiCPU is the CPU of several server processes.
+// multiCPU is the CPU of several server processes and of the PostgreSQL cluster.
 type multiCPU struct {
 	meters []cpuMeter
+	start  time.Time
+	pgPID  int // the postmaster of the cluster the bench started; 0: none
+	pg     time.Duration
 	// each is the CPU percent of each server, set by stop.
 	each []float64
+	// pgPct is the CPU percent of the cluster's processes (0 without one), set by stop.
+	pgPct float64
 }
 
 // stop returns the servers' CPU percent (of one core, summed) and the bench's; each
-// server's is in m.each.
+// server's is in m.each, the PostgreSQL cluster's in m.pgPct.
 func (m *multiCPU) stop() (serverPct, benchPct float64) {
 	m.each = make([]float64, len(m.meters))
 	for i, c := range m.meters {
@@ -92,6 +103,13 @@ func (m *multiCPU) stop() (serverPct, benchPct float64) {
 		m.each[i] = s
 		serverPct += s
 		benchPct = b
+	}
+	if m.pgPID > 0 {
+		if c, err := clusterCPU(m.pgPID); err == nil {
+			if wall := time.Since(m.start); wall > 0 {
+				m.pgPct = round(100*float64(c-m.pg)/float64(wall), 1)
+			}
+		}
 	}
 	return round(serverPct, 1), benchPct
 }

@@ -162,6 +162,10 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 // database postgres.
 func (c *Cluster) URL() string { return c.url }
 
+// PID is the process id of the cluster's postmaster, the parent of every other postgres
+// process of the cluster.
+func (c *Cluster) PID() int { return c.cmd.Process.Pid }
+
 // Stop stops the cluster (SIGQUIT: an immediate shutdown; SIGKILL if it has not exited
 // within 10 s) and removes its directory. Later calls do nothing and return nil.
 func (c *Cluster) Stop() error {
