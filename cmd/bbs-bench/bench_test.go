@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gbytes"
 	"github.com/onsi/gomega/gexec"
+
+	"github.com/openbbs/bbs/internal/pgcluster"
 )
 
 var _ = Describe("scenarios at a tiny size", func() {
@@ -196,78 +199,14 @@ var _ = Describe("scenarios at a tiny size", func() {
 			out := lines(args...)
 			Expect(out).To(HaveLen(1))
 			m := out[0]
-			Expect(m).To(HaveKeyWithValue("scenario", "diego"))
-			Expect(m).To(HaveKeyWithValue("lrps", BeNumerically("==", 300)))
-			expectClean(m)
-			metrics, ok := m["metrics"].(map[string]any)
-			Expect(ok).To(BeTrue(), "metrics %v", m["metrics"])
-			Expect(metrics).To(HaveLen(6))
-			for _, name := range []string{"RepBulkFetching", "RepBulkLoop", "RepClaimActualLRP", "RepStartActualLRP",
-				"NsyncBulkerFetching", "FetchActualLRPsAndSchedulingInfos"} {
-				Expect(metrics).To(HaveKey(name))
-				x := metrics[name].(map[string]any)
-				Expect(x).To(HaveLen(4))
-				Expect(x["count"]).To(BeNumerically(">", 0), name)
-				Expect(x["p50_ms"]).To(BeNumerically("<=", x["p99_ms"]), name)
-				Expect(x["p99_ms"]).To(BeNumerically("<=", x["max_ms"]), name)
-			}
-			Expect(metrics["RepBulkFetching"].(map[string]any)).To(HaveKeyWithValue("count", BeNumerically("==", 3)))
-
-			ev := m["events"].(map[string]any)
-			Expect(ev).To(HaveLen(5))
-			Expect(ev["expected"]).To(BeNumerically(">", 0))
-			Expect(ev).To(HaveKeyWithValue("received", ev["expected"]))
-			Expect(ev).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
-			Expect(ev).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
-			Expect(ev).To(HaveKeyWithValue("out_of_order", BeNumerically("==", 0)))
-			// The log holds exactly what the writes predict, and nothing else reached the
-			// emitters.
-			Expect(m).To(HaveKeyWithValue("predicted_events", ev["expected"]))
-			Expect(m).To(HaveKeyWithValue("unexpected_events", BeNumerically("==", 0)))
-			var sum float64
-			emitters := m["emitters"].([]any)
-			for _, x := range emitters {
-				em := x.(map[string]any)
-				Expect(em).To(HaveLen(5))
-				Expect(em).To(HaveKey("cell_id"))
-				Expect(em["expected"]).To(BeNumerically(">", 0)) // the end marker at least
-				Expect(em).To(HaveKeyWithValue("received", em["expected"]))
-				Expect(em).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
-				Expect(em).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
-				sum += em["expected"].(float64)
-			}
-			Expect(sum).To(Equal(ev["expected"]))
-			Expect(m["event_latency"].(map[string]any)).To(HaveKeyWithValue("count", ev["received"]))
-			Expect(m).NotTo(HaveKey("unknown_commit"))
-
-			for _, k := range []string{"fetch_errors", "fetch_mismatches", "presence_errors"} {
-				Expect(m).To(HaveKeyWithValue(k, BeNumerically("==", 0)), k)
-			}
-			for _, k := range []string{"seed_lrps_per_s", "server_rest_rss_mb", "server_peak_rss_mb", "db_mb",
-				"actual_lrps_list_ms", "snapshot_ms", "convergence_pass_ms"} {
-				Expect(m[k]).To(BeNumerically(">", 0), k)
-			}
-			Expect(m).To(HaveKeyWithValue("actual_lrps_listed", BeNumerically("==", 300)))
-			Expect(m["snapshot_events"]).To(BeNumerically(">", 300)) // every desired LRP, then the cell's instances
-			Expect(m["convergence_runs"]).To(BeNumerically(">=", 1))
-			if len(extra) > 0 {
-				Expect(emitters).To(HaveLen(3))
-				Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", "cell-0"))
-			} else {
-				Expect(emitters).To(HaveLen(1))
-				Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", ""))
-			}
+			expectDiego(m, 3, len(extra) > 0)
+			Expect(m).To(HaveKeyWithValue("replicas", BeNumerically("==", 1)))
+			Expect(m).To(HaveKeyWithValue("db", "sqlite"))
+			Expect(m).NotTo(HaveKey("pg_fsync"))
 		},
 		Entry("one global route emitter on /v1/events"),
 		Entry("a local route emitter per cell on its instance stream", "-local-emitters"),
 	)
-
-	It("diego -db postgres says that the PostgreSQL store is not built", func() {
-		sess := bench("diego", "-db", "postgres")
-		Eventually(sess, time.Minute).Should(gexec.Exit(1))
-		Expect(sess.Out.Contents()).To(BeEmpty())
-		Expect(string(sess.Err.Contents())).To(ContainSubstring("PostgreSQL store is not built"))
-	})
 
 	It("all -small runs every scenario", func() {
 		out := lines("all", "-small")
@@ -279,6 +218,73 @@ var _ = Describe("scenarios at a tiny size", func() {
 		Expect(scenarios).To(Equal(map[string]int{"fanout": 3, "paced": 2, "idle": 2, "e2e": 2, "resume": 1, "decode": 1}))
 	})
 })
+
+var _ = Describe("on PostgreSQL", func() {
+	BeforeEach(needPostgres)
+
+	It("diego runs two replicas on one database, the cells spread over both, and accounts for every event", func() {
+		out := lines("diego", "-db", "postgres", "-lrps", "300", "-cells", "4", "-cycle", "1s", "-trials", "1",
+			"-percent-writes", "20", "-convergence-interval", "500ms", "-local-emitters")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		expectDiego(m, 4, true)
+		Expect(m).To(HaveKeyWithValue("db", "postgres"))
+		Expect(m).To(HaveKey("pg_fsync"))
+		Expect(m).To(HaveKeyWithValue("replicas", BeNumerically("==", 2)))
+		usage := m["replica_usage"].([]any)
+		Expect(usage).To(HaveLen(2))
+		var rss float64
+		for i, x := range usage {
+			u := x.(map[string]any)
+			Expect(u).To(HaveKeyWithValue("replica", BeNumerically("==", i)))
+			Expect(u).To(HaveKeyWithValue("cells", BeNumerically("==", 2)))
+			Expect(u["server_rest_rss_mb"]).To(BeNumerically(">", 0))
+			rss += u["server_rest_rss_mb"].(float64)
+		}
+		Expect(m["server_rest_rss_mb"]).To(BeNumerically("~", rss, 0.2))
+	})
+
+	It("e2e with two replicas writes through one, subscribes on the other and reports the cross-replica latency", func() {
+		out := lines("e2e", "-db", "postgres", "-replicas", "2", "-writers", "2", "-subs", "2", "-rate", "200", "-duration", "500ms")
+		Expect(out).To(HaveLen(1))
+		m := out[0]
+		Expect(m).To(HaveKeyWithValue("scenario", "e2e"))
+		Expect(m).To(HaveKeyWithValue("db", "postgres"))
+		Expect(m).To(HaveKeyWithValue("replicas", BeNumerically("==", 2)))
+		Expect(m["committed"]).To(BeNumerically(">", 0))
+		expectClean(m)
+		expectLatency(m)
+		Expect(m).NotTo(HaveKey("unknown_commit"))
+		Expect(m["latency_samples"]).To(BeNumerically("==", m["events"].(float64)*2))
+		x := m["cross_replica_latency"].(map[string]any)
+		Expect(x["p50_us"]).To(BeNumerically(">", 0))
+		Expect(x["p50_us"]).To(BeNumerically("<=", x["p99_us"]))
+		Expect(x["p99_us"]).To(BeNumerically("<=", x["max_us"]))
+		Expect(x).To(HaveKeyWithValue("latency_samples", m["latency_samples"]))
+		usage := m["replica_usage"].([]any)
+		Expect(usage).To(HaveLen(2))
+		Expect(usage[0].(map[string]any)).To(HaveKeyWithValue("role", "writers"))
+		Expect(usage[1].(map[string]any)).To(HaveKeyWithValue("role", "subscribers"))
+		if os.Getenv(pgcluster.EnvURL) == "" { // the bench started the cluster
+			Expect(m).To(HaveKeyWithValue("pg_fsync", "on"))
+			Expect(m["pg_cpu_pct"]).To(BeNumerically(">", 0))
+		}
+	})
+})
+
+// needPostgres skips the spec when PostgreSQL is neither installed nor given by
+// $BBS_TEST_POSTGRES_URL, or fails it when $CI is set (internal/testpg's rule).
+func needPostgres() {
+	GinkgoHelper()
+	if os.Getenv(pgcluster.EnvURL) != "" {
+		return
+	}
+	_, err := pgcluster.BinDir()
+	if errors.Is(err, pgcluster.ErrNotInstalled) && os.Getenv("CI") == "" {
+		Skip("PostgreSQL 15 is not installed: install it or set " + pgcluster.EnvURL + " to run the PostgreSQL runs")
+	}
+	Expect(err).NotTo(HaveOccurred())
+}
 
 var _ = Describe("bounds and bad input", func() {
 	It("reports what it has with timed_out when -timeout passes", func() {
@@ -309,6 +315,10 @@ var _ = Describe("bounds and bad input", func() {
 		Entry("no diego cells", "diego", "-cells", "0"),
 		Entry("diego writes above 100 percent", "diego", "-percent-writes", "101"),
 		Entry("an unknown diego database", "diego", "-db", "mysql"),
+		Entry("an unknown e2e database", "e2e", "-db", "mysql"),
+		Entry("e2e replicas on SQLite", "e2e", "-replicas", "2"),
+		Entry("diego replicas on SQLite", "diego", "-replicas", "2", "-db", "sqlite"),
+		Entry("no e2e replica", "e2e", "-replicas", "0"),
 	)
 })
 
@@ -396,3 +406,70 @@ var _ = Describe("serve's log source", func() {
 		Eventually(sess, time.Minute).Should(gexec.Exit(0))
 	})
 })
+
+// expectDiego checks a diego line of a 300-LRP run with one trial: the metrics, the
+// exact event accounting, the state at rest.
+func expectDiego(m map[string]any, cells int, local bool) {
+	GinkgoHelper()
+	Expect(m).To(HaveKeyWithValue("scenario", "diego"))
+	Expect(m).To(HaveKeyWithValue("lrps", BeNumerically("==", 300)))
+	expectClean(m)
+	metrics, ok := m["metrics"].(map[string]any)
+	Expect(ok).To(BeTrue(), "metrics %v", m["metrics"])
+	Expect(metrics).To(HaveLen(6))
+	for _, name := range []string{"RepBulkFetching", "RepBulkLoop", "RepClaimActualLRP", "RepStartActualLRP",
+		"NsyncBulkerFetching", "FetchActualLRPsAndSchedulingInfos"} {
+		Expect(metrics).To(HaveKey(name))
+		x := metrics[name].(map[string]any)
+		Expect(x).To(HaveLen(4))
+		Expect(x["count"]).To(BeNumerically(">", 0), name)
+		Expect(x["p50_ms"]).To(BeNumerically("<=", x["p99_ms"]), name)
+		Expect(x["p99_ms"]).To(BeNumerically("<=", x["max_ms"]), name)
+	}
+	Expect(metrics["RepBulkFetching"].(map[string]any)).To(HaveKeyWithValue("count", BeNumerically("==", cells)))
+
+	ev := m["events"].(map[string]any)
+	Expect(ev).To(HaveLen(5))
+	Expect(ev["expected"]).To(BeNumerically(">", 0))
+	Expect(ev).To(HaveKeyWithValue("received", ev["expected"]))
+	Expect(ev).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
+	Expect(ev).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
+	Expect(ev).To(HaveKeyWithValue("out_of_order", BeNumerically("==", 0)))
+	// The log holds exactly what the writes predict, and nothing else reached the
+	// emitters.
+	Expect(m).To(HaveKeyWithValue("predicted_events", ev["expected"]))
+	Expect(m).To(HaveKeyWithValue("unexpected_events", BeNumerically("==", 0)))
+	var sum float64
+	emitters := m["emitters"].([]any)
+	for _, x := range emitters {
+		em := x.(map[string]any)
+		Expect(em).To(HaveLen(5))
+		Expect(em).To(HaveKey("cell_id"))
+		Expect(em["expected"]).To(BeNumerically(">", 0)) // the end marker at least
+		Expect(em).To(HaveKeyWithValue("received", em["expected"]))
+		Expect(em).To(HaveKeyWithValue("lost", BeNumerically("==", 0)))
+		Expect(em).To(HaveKeyWithValue("duplicated", BeNumerically("==", 0)))
+		sum += em["expected"].(float64)
+	}
+	Expect(sum).To(Equal(ev["expected"]))
+	Expect(m["event_latency"].(map[string]any)).To(HaveKeyWithValue("count", ev["received"]))
+	Expect(m).NotTo(HaveKey("unknown_commit"))
+
+	for _, k := range []string{"fetch_errors", "fetch_mismatches", "presence_errors"} {
+		Expect(m).To(HaveKeyWithValue(k, BeNumerically("==", 0)), k)
+	}
+	for _, k := range []string{"seed_lrps_per_s", "server_rest_rss_mb", "server_peak_rss_mb", "db_mb",
+		"actual_lrps_list_ms", "snapshot_ms", "convergence_pass_ms"} {
+		Expect(m[k]).To(BeNumerically(">", 0), k)
+	}
+	Expect(m).To(HaveKeyWithValue("actual_lrps_listed", BeNumerically("==", 300)))
+	Expect(m["snapshot_events"]).To(BeNumerically(">", 0)) // the cell's instances and their desired LRPs
+	Expect(m["convergence_runs"]).To(BeNumerically(">=", 1))
+	if local {
+		Expect(emitters).To(HaveLen(cells))
+		Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", "cell-0"))
+	} else {
+		Expect(emitters).To(HaveLen(1))
+		Expect(emitters[0].(map[string]any)).To(HaveKeyWithValue("cell_id", ""))
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -62,34 +61,6 @@ const (
 	cellTTL     = 30 * time.Second
 	cellRefresh = 5 * time.Second
 )
-
-// errPostgresNotBuilt is returned for -db postgres.
-var errPostgresNotBuilt = errors.New("bbs-bench: -db postgres: the PostgreSQL store is not built in this version of openbbs; use -db sqlite")
-
-// dbPlan is where the servers of a diego run keep their state: the --db argument of each
-// server replica ("" means a SQLite file in a new temporary directory). The cells are
-// spread over the replicas.
-type dbPlan struct {
-	kind string   // "sqlite" or "postgres"
-	urls []string // one per replica
-}
-
-// diegoDB builds the servers' --db arguments from -db: "" or "sqlite" (a SQLite file in
-// a temporary directory), a sqlite:// URL, or "postgres" / a postgres:// URL. A
-// PostgreSQL store would be shared by two server replicas, the cells spread over both
-// (dbPlan{kind: "postgres", urls: []string{url, url}}); this version has no PostgreSQL
-// store and refuses it.
-func diegoDB(db string) (dbPlan, error) {
-	switch {
-	case db == "" || db == "sqlite":
-		return dbPlan{kind: "sqlite", urls: []string{""}}, nil
-	case strings.HasPrefix(db, "sqlite://"):
-		return dbPlan{kind: "sqlite", urls: []string{db}}, nil
-	case db == "postgres" || strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
-		return dbPlan{}, errPostgresNotBuilt
-	}
-	return dbPlan{}, fmt.Errorf("-db %q: want sqlite, a sqlite:// URL or postgres", db)
-}
 
 // metricSummary is one metric of the diego line, in milliseconds.
 type metricSummary struct {
@@ -174,7 +145,13 @@ type diegoResult struct {
 	CycleS        float64 `json:"cycle_s"`
 	Trials        int     `json:"trials"`
 	LocalEmitters bool    `json:"local_emitters"`
-	Replicas      int     `json:"replicas"`
+	// Replicas is the number of server processes on the database: the cells, their
+	// local emitters and their writes are spread over them (cell i on replica i mod
+	// replicas); the global emitter, the nsync bulker, the markers and the log read back
+	// use replica 0. The server fields are summed over the replicas; ReplicaUsage has
+	// each one's.
+	Replicas     int            `json:"replicas"`
+	ReplicaUsage []diegoReplica `json:"replica_usage"`
 
 	// Metrics are benchmarkbbs's timings; Events and Emitters the event accounting
 	// against the log.
@@ -216,6 +193,10 @@ type diegoResult struct {
 	PeakRSS           float64 `json:"server_peak_rss_mb"`
 	ConvergenceRuns   float64 `json:"convergence_runs"`
 	ConvergencePassMs float64 `json:"convergence_pass_ms"`
+	// PGSeedCPU and PGCycleCPU are the CPU of the PostgreSQL cluster the bench started
+	// (every postgres process) while seeding and during the cycles.
+	PGSeedCPU  float64 `json:"pg_seed_cpu_pct,omitzero"`
+	PGCycleCPU float64 `json:"pg_cycle_cpu_pct,omitzero"`
 
 	// Correctness of the load itself: failed calls, fetches whose count was not the one
 	// seeded, failed presence renewals (all 0).
@@ -224,6 +205,17 @@ type diegoResult struct {
 	FetchMismatches int64 `json:"fetch_mismatches"`
 	PresenceErrors  int64 `json:"presence_errors"`
 	runInfo
+}
+
+// diegoReplica is one server replica's share of a diego run.
+type diegoReplica struct {
+	Replica  int     `json:"replica"`
+	Cells    int     `json:"cells"`
+	SeedCPU  float64 `json:"server_seed_cpu_pct"`
+	RestCPU  float64 `json:"server_rest_cpu_pct"`
+	RestRSS  float64 `json:"server_rest_rss_mb"`
+	CycleCPU float64 `json:"server_cycle_cpu_pct"`
+	PeakRSS  float64 `json:"server_peak_rss_mb"`
 }
 
 // diegoConfig is a parsed diego command line.
@@ -238,6 +230,7 @@ type diegoConfig struct {
 	repWorkers    int
 	convergence   time.Duration
 	snapshotCell  string
+	replicas      int
 }
 
 func runDiego(ctx context.Context, e *env, args []string) error {
@@ -245,7 +238,8 @@ func runDiego(ctx context.Context, e *env, args []string) error {
 	var cfg diegoConfig
 	cfg.common.register(fs)
 	setDefault(fs, "timeout", diegoDefaultTimeout.String())
-	fs.Lookup("db").Usage = "sqlite (a SQLite file in a temporary directory, removed afterwards), a sqlite:// URL, or postgres (not built in this version)"
+	fs.Lookup("db").Usage = "sqlite (a SQLite file in a temporary directory, removed afterwards), a sqlite:// URL, postgres (a new database in a cluster the bench starts, or in $BBS_TEST_POSTGRES_URL's) or a postgres:// URL of a role that may create databases (a new database in its cluster); a PostgreSQL database is dropped afterwards"
+	fs.IntVar(&cfg.replicas, "replicas", 0, "server processes on the database, the cells spread over them (0: 1 on SQLite, 2 on PostgreSQL; more than 1 needs PostgreSQL)")
 	fs.IntVar(&cfg.lrps, "lrps", 1000, "desired LRPs (one instance each) seeded before the cycles")
 	fs.IntVar(&cfg.cells, "cells", 10, "cells (reps): each keeps its presence and runs the rep bulk loop")
 	fs.Float64Var(&cfg.percentWrites, "percent-writes", 5, "percent of its instances each rep claims and starts again per cycle")
@@ -274,15 +268,21 @@ func runDiego(ctx context.Context, e *env, args []string) error {
 	case cfg.convergence < 0:
 		return badFlag(e, fs, "-convergence-interval must not be negative")
 	}
-	plan, err := diegoDB(cfg.common.db)
-	switch {
-	case errors.Is(err, errPostgresNotBuilt):
-		return err
-	case err != nil:
+	if err := checkDB(cfg.common.db); err != nil {
 		return badFlag(e, fs, "%v", err)
 	}
+	switch pg := isPostgres(cfg.common.db); {
+	case cfg.replicas < 0 || cfg.replicas > 16:
+		return badFlag(e, fs, "-replicas must be in 0..16, got %d", cfg.replicas)
+	case cfg.replicas > 1 && !pg:
+		return badFlag(e, fs, "-replicas %d needs -db postgres: a SQLite file has one server", cfg.replicas)
+	case cfg.replicas == 0 && pg:
+		cfg.replicas = 2
+	case cfg.replicas == 0:
+		cfg.replicas = 1
+	}
 	cfg.snapshotCell = cellName(0)
-	r := &diegoRun{cfg: cfg, plan: plan, e: e, tag: nonce(8), timers: newTimers(diegoMetricNames...)}
+	r := &diegoRun{cfg: cfg, e: e, tag: nonce(8), timers: newTimers(diegoMetricNames...)}
 	return r.run(ctx, args)
 }
 
@@ -311,12 +311,12 @@ type diegoCell struct {
 // diegoRun is one run of the diego scenario.
 type diegoRun struct {
 	cfg    diegoConfig
-	plan   dbPlan
 	e      *env
 	tag    string // names this run's LRPs
 	timers *timers
 
-	servers []*serverProc
+	rs      *replicas
+	servers []*serverProc   // rs.procs
 	clients []client.Client // one per server replica
 	cells   []*diegoCell
 	res     diegoResult
@@ -361,19 +361,24 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	res := &r.res
 	*res = diegoResult{Scenario: "diego", Command: commandLine("diego", args), LRPs: cfg.lrps, Cells: cfg.cells,
 		PercentWrites: cfg.percentWrites, CycleS: cfg.cycle.Seconds(), Trials: cfg.trials,
-		LocalEmitters: cfg.localEmitters, Replicas: len(r.plan.urls), runInfo: newRunInfo(cfg.common.db)}
-	res.DB = r.plan.kind
-	if cfg.common.db != "" && cfg.common.db != r.plan.kind {
-		res.DB = cfg.common.db
+		LocalEmitters: cfg.localEmitters, Replicas: cfg.replicas, runInfo: newRunInfo(cfg.common.db)}
+	if cfg.common.db == "" {
+		res.DB = "sqlite"
 	}
 
 	if err := r.startServers(ctx); err != nil {
 		return err
 	}
 	defer r.stopServers()
+	res.PGFsync = r.rs.db.fsync
+	res.ReplicaUsage = make([]diegoReplica, len(r.servers))
+	for i := range res.ReplicaUsage {
+		res.ReplicaUsage[i].Replica = i
+	}
 	for i := range cfg.cells {
 		rep := i % len(r.servers)
 		r.cells = append(r.cells, &diegoCell{id: cellName(i), replica: rep, cl: r.clients[rep]})
+		res.ReplicaUsage[rep].Cells++
 	}
 
 	// Cells register, then keep their presence alive until the run ends.
@@ -393,6 +398,10 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 		return err
 	}
 	res.SeedCPU, _ = seedCPU.stop()
+	res.PGSeedCPU = seedCPU.pgPct
+	for i, pct := range seedCPU.each {
+		res.ReplicaUsage[i].SeedCPU = pct
+	}
 	if err := r.atRest(ctx); err != nil {
 		return err
 	}
@@ -410,6 +419,10 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	cpu := r.startCPU()
 	r.cycles(ctx)
 	res.CycleCPU, res.BenchCPU = cpu.stop()
+	res.PGCycleCPU = cpu.pgPct
+	for i, pct := range cpu.each {
+		res.ReplicaUsage[i].CycleCPU = pct
+	}
 	res.TimedOut = ctx.Err() != nil
 
 	// The tail is bounded on its own, so what was measured is reported after a timeout.
@@ -427,13 +440,13 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 		return err
 	}
 	res.ConvergencePassMs = r.convergencePass(tctx)
-	for _, s := range r.servers {
+	for i, s := range r.servers {
 		_, hwm, _ := procMem(s.pid())
 		res.PeakRSS += mb(hwm)
-		file, wal := dbSize(s.db)
-		res.DBEndMB += file
-		res.DBEndWALMB += wal
+		res.ReplicaUsage[i].PeakRSS = mb(hwm)
 	}
+	res.PeakRSS = round(res.PeakRSS, 1)
+	res.DBEndMB, res.DBEndWALMB = r.dbSize(tctx)
 	if err := r.servers[0].heapProfile(cfg.common.memprofile); err != nil {
 		r.e.log.Error("heap profile", "error", err)
 	}
@@ -446,18 +459,17 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	return r.e.emit(res)
 }
 
-// startServers starts one server process per replica of the plan, and a client of each.
+// startServers makes the run's database and starts its server replicas, and a client of
+// each.
 func (r *diegoRun) startServers(ctx context.Context) error {
-	for _, db := range r.plan.urls {
-		opts := r.cfg.common.serverOptions()
-		opts.DB = db
-		opts.ConvergenceInterval = r.cfg.convergence
-		srv, err := startServer(ctx, opts, r.e.log)
-		if err != nil {
-			r.stopServers()
-			return err
-		}
-		r.servers = append(r.servers, srv)
+	opts := r.cfg.common.serverOptions()
+	opts.ConvergenceInterval = r.cfg.convergence
+	rs, err := startReplicas(ctx, opts, r.cfg.replicas, r.e.log)
+	if err != nil {
+		return err
+	}
+	r.rs, r.servers = rs, rs.procs
+	for _, srv := range r.servers {
 		cl, err := newSDKClient(srv.url, 256)
 		if err != nil {
 			r.stopServers()
@@ -468,35 +480,24 @@ func (r *diegoRun) startServers(ctx context.Context) error {
 	return nil
 }
 
+// stopServers stops the replicas and releases the run's database.
 func (r *diegoRun) stopServers() {
-	for _, s := range r.servers {
-		if err := s.stop(); err != nil {
-			r.e.log.Error("stopping the server", "error", err)
-		}
+	if r.rs != nil {
+		r.rs.stop()
 	}
 	r.servers = nil
 }
 
-// startCPU measures the CPU of the servers (summed) and of the bench from now.
-func (r *diegoRun) startCPU() *multiCPU {
-	m := &multiCPU{}
-	for _, s := range r.servers {
-		m.meters = append(m.meters, startCPU(s.pid()))
-	}
-	return m
-}
+// startCPU measures the CPU of the servers (summed, and each) and of the bench from now.
+func (r *diegoRun) startCPU() *multiCPU { return r.rs.startCPU() }
 
-// multiCPU is the CPU of several server processes.
-type multiCPU struct{ meters []cpuMeter }
-
-// stop returns the servers' CPU percent (of one core, summed) and the bench's.
-func (m *multiCPU) stop() (serverPct, benchPct float64) {
-	for _, c := range m.meters {
-		s, b := c.stop()
-		serverPct += s
-		benchPct = b
+// dbSize is the size in MiB of the run's database: a SQLite file and its WAL (with its
+// shared memory file), or a PostgreSQL database (pg_database_size; wal 0).
+func (r *diegoRun) dbSize(ctx context.Context) (file, wal float64) {
+	if r.rs.db.kind == "postgres" {
+		return pgSizeMB(ctx, r.rs.db.url), 0
 	}
-	return round(serverPct, 1), benchPct
+	return dbSize(r.servers[0].db)
 }
 
 // dbSize is the size in MiB of a SQLite database's file and of its WAL (with its shared

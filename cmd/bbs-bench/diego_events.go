@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"sync"
 
 	"github.com/openbbs/bbs/events"
@@ -124,17 +123,10 @@ func (s *e2eSub) has(seq uint64) bool {
 // predict. Called once the emitters are closed.
 func (r *diegoRun) account(ctx context.Context, set *emitterSet) error {
 	res := &r.res
-	var clocks []*commitClock
-	for _, s := range r.servers {
-		c, err := s.commitTimes(ctx)
-		if err != nil {
-			r.e.log.Error("no commit times: no event latency", "error", err)
-			clocks = nil
-			break
-		}
-		clocks = append(clocks, c)
+	clock, err := r.rs.commitTimes(ctx)
+	if err != nil {
+		r.e.log.Error("no commit times: no event latency", "error", err)
 	}
-	clock := mergeClocks(clocks)
 
 	// The log read back, 8 emitters at a time.
 	endGuid := r.markers().end
@@ -198,11 +190,13 @@ func (r *diegoRun) account(ctx context.Context, set *emitterSet) error {
 
 // readBack reads the emitter's window from the log: its stream and filter from its start
 // cursor, up to and including the end marker's desired_lrp_created. It returns the log
-// positions of the events, in the order the log gave them.
+// positions of the events, in the order the log gave them. It reads through replica 0,
+// whichever replica the emitter is on: there is one log, and a cursor of one replica is a
+// cursor of every replica of the database.
 func (r *diegoRun) readBack(ctx context.Context, em *diegoEmitter, endGuid string) ([]uint64, error) {
 	req := em.req
 	req.Since = em.sub.startID
-	src, err := r.clients[em.replica].Subscribe(ctx, req)
+	src, err := r.clients[0].Subscribe(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -231,21 +225,4 @@ func (r *diegoRun) readBack(ctx context.Context, em *diegoEmitter, endGuid strin
 			return seqs, nil
 		}
 	}
-}
-
-// mergeClocks merges the commit times of several server processes (nil when there are
-// none).
-func mergeClocks(cs []*commitClock) *commitClock {
-	switch len(cs) {
-	case 0:
-		return nil
-	case 1:
-		return cs[0]
-	}
-	m := &commitClock{}
-	for _, c := range cs {
-		m.spans = append(m.spans, c.spans...)
-	}
-	sort.Slice(m.spans, func(i, j int) bool { return m.spans[i].first < m.spans[j].first })
-	return m
 }

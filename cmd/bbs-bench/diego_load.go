@@ -157,20 +157,19 @@ func (r *diegoRun) seedOne(ctx context.Context, i int, c *diegoCell) error {
 // rest, the full ActualLRPs list, the snapshot of the first cell's instance stream.
 func (r *diegoRun) atRest(ctx context.Context) error {
 	res := &r.res
-	for _, s := range r.servers {
-		file, wal := dbSize(s.db)
-		res.DBMB += file
-		res.DBWALMB += wal
-	}
+	res.DBMB, res.DBWALMB = r.dbSize(ctx)
 	cpu := r.startCPU()
 	if !sleepUntil(ctx, time.Now().Add(diegoRestWindow)) {
 		return ctx.Err()
 	}
 	res.RestCPU, _ = cpu.stop()
-	for _, s := range r.servers {
+	for i, s := range r.servers {
 		rss, _, _ := procMem(s.pid())
 		res.RestRSS += mb(rss)
+		res.ReplicaUsage[i].RestCPU = cpu.each[i]
+		res.ReplicaUsage[i].RestRSS = mb(rss)
 	}
+	res.RestRSS = round(res.RestRSS, 1)
 
 	start := time.Now()
 	all, err := r.clients[0].ActualLRPs(ctx, models.ActualLRPFilter{})

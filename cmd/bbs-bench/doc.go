@@ -9,14 +9,18 @@
 //	                      latency below saturation
 //	idle   -subs 2000 [-baseline raw]
 //	                      server memory per idle subscriber (raw: a bare net/http stream first)
-//	e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-client sdk|raw]
-//	                      SDK writers driving claim/start/crash cycles, SDK subscribers
+//	e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-client sdk|raw] [-replicas N]
+//	                      SDK writers driving claim/start/crash cycles, SDK subscribers;
+//	                      with -db postgres -replicas 2 the writers write through one
+//	                      replica and the subscribers read from another
+//	                      (cross_replica_latency)
 //	resume -missed N      catch-up after a reconnection with Last-Event-ID
 //	decode                the SDK's typed decoding of a recorded stream, on one core
-//	diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres]
+//	diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres] [-replicas N]
 //	                      Diego's load (benchmarkbbs): seeding, rep bulk loops, route
 //	                      emitters, nsync bulker, convergence; every emitter's events
-//	                      checked against the log (diego.go)
+//	                      checked against the log (diego.go); on PostgreSQL two server
+//	                      replicas by default, the cells spread over them
 //	all [-small]          the target configurations, in sequence (< 10 min);
 //	                      not diego, which is run on its own
 //
@@ -37,7 +41,12 @@
 // its duration (diego). Its CPU and memory are read from /proc, separately from the bench
 // process's. The default database is a SQLite file
 // in a temporary directory (the shipped durable settings), removed afterwards; -db
-// overrides it.
+// overrides it (db.go): -db postgres makes a new PostgreSQL database for the run in a
+// cluster the bench starts with internal/pgcluster (durable settings), or in the cluster
+// of $BBS_TEST_POSTGRES_URL or of a given postgres:// URL, and drops it afterwards; the
+// server processes get it and one random key ring (serve --encryption-key). Several
+// server processes (replicas) on one PostgreSQL database share its log; the commit
+// time of a log position is then the earliest any of them recorded (replicas.go).
 //
 // Subscribers of fanout, paced, idle and resume are raw GETs of /v1/events parsed with
 // package sse; e2e and decode use the SDK (client, events). The raw baseline of fanout is
@@ -49,5 +58,6 @@
 //
 // Goroutines: each scenario starts its subscriber and writer goroutines and waits for all
 // of them before it returns; the server process is stopped (SIGTERM, then SIGKILL after a
-// bound) before the scenario's line is printed.
+// bound) before the scenario's line is printed, and the run's PostgreSQL database is
+// dropped and the cluster the bench started stopped after them.
 package main

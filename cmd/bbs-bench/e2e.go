@@ -45,9 +45,30 @@ type e2eResult struct {
 	SinceP50 int64 `json:"since_p50_us"`
 	SinceP99 int64 `json:"since_p99_us"`
 	SinceMax int64 `json:"since_max_us"`
+	// CrossReplica is, with -replicas > 1, the latency from commit to receipt of events
+	// written through replica 0 and received from another replica (every subscriber is on
+	// the last one): the time the commit takes to reach the other replica's follower
+	// and its streams. Replicas gives each replica's CPU and memory; the server fields are
+	// summed over them.
+	CrossReplica *latency     `json:"cross_replica_latency,omitzero"`
+	Replicas     int          `json:"replicas"`
+	ReplicaUsage []e2eReplica `json:"replica_usage,omitzero"`
+	// PGCPU is the CPU of the PostgreSQL cluster the bench started (percent of one
+	// core, every postgres process), beside the server processes' server_cpu_pct.
+	PGCPU float64 `json:"pg_cpu_pct,omitzero"`
 	integrity
 	procUsage
 	runInfo
+}
+
+// e2eReplica is one server replica's share of an e2e run: its role ("writers",
+// "subscribers", or both) and its CPU and memory.
+type e2eReplica struct {
+	Replica   int     `json:"replica"`
+	Role      string  `json:"role"`
+	ServerCPU float64 `json:"server_cpu_pct"`
+	ServerRSS float64 `json:"server_rss_mb"`
+	ServerHWM float64 `json:"server_hwm_mb"`
 }
 
 func runE2E(ctx context.Context, e *env, args []string) error {
@@ -59,6 +80,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	rate := fs.Float64("rate", 1000, "target changes per second over all writers; 0 means as fast as possible")
 	duration := fs.Duration("duration", 10*time.Second, "how long the writers write")
 	kind := fs.String("client", clientSDK, `subscribers: "sdk" (client.Subscribe, typed decoding) or "raw" (SSE frames, no JSON decoding)`)
+	nrep := fs.Int("replicas", 1, "server processes on the database (more than 1 needs -db postgres): the writers write through the first, the subscribers read from the last, and cross_replica_latency is reported")
 	if err := parseFlags(e, fs, args); err != nil {
 		return err
 	}
@@ -73,6 +95,12 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 		return badFlag(e, fs, "-duration and -timeout must be positive")
 	case *kind != clientSDK && *kind != clientRaw:
 		return badFlag(e, fs, `-client must be "sdk" or "raw", got %q`, *kind)
+	case checkDB(c.db) != nil:
+		return badFlag(e, fs, "%v", checkDB(c.db))
+	case *nrep < 1 || *nrep > 16:
+		return badFlag(e, fs, "-replicas must be in 1..16, got %d", *nrep)
+	case *nrep > 1 && !isPostgres(c.db):
+		return badFlag(e, fs, "-replicas %d needs -db postgres: a SQLite file has one server", *nrep)
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
@@ -84,20 +112,19 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	res := e2eResult{Scenario: "e2e", Command: commandLine("e2e", args), Writers: *writers, Subs: *subs,
 		Client: *kind, Rate: *rate, DurationS: duration.Seconds(), runInfo: newRunInfo(c.db)}
 
-	srv, err := startServer(ctx, c.serverOptions(), e.log)
+	rs, err := startReplicas(ctx, c.serverOptions(), *nrep, e.log)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err := srv.stop(); err != nil {
-			e.log.Error("stopping the server", "error", err)
-		}
-	}()
-	wcl, err := newSDKClient(srv.url, *writers)
+	defer rs.stop()
+	res.Replicas, res.PGFsync = *nrep, rs.db.fsync
+	// The writers write through the first replica, the subscribers read from the last.
+	wsrv, ssrv := rs.procs[0], rs.procs[len(rs.procs)-1]
+	wcl, err := newSDKClient(wsrv.url, *writers)
 	if err != nil {
 		return err
 	}
-	scl, err := newSDKClient(srv.url, 0)
+	scl, err := newSDKClient(ssrv.url, 0)
 	if err != nil {
 		return err
 	}
@@ -105,7 +132,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	startGuid, endGuid := "e2e-start-"+run, "e2e-end-"+run
 	hc := newStreamClient()
 	defer hc.CloseIdleConnections()
-	subsList, err := connectE2ESubs(ctx, *kind, scl, hc, srv.url, *subs, markers{start: startGuid, end: endGuid})
+	subsList, err := connectE2ESubs(ctx, *kind, scl, hc, ssrv.url, *subs, markers{start: startGuid, end: endGuid})
 	if err != nil {
 		return err
 	}
@@ -115,7 +142,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("bbs-bench: start marker: %w", err)
 	}
 
-	cpu := startCPU(srv.pid())
+	cpu := rs.startCPU()
 	start := time.Now()
 	cw := &cycleWriters{cl: wcl, run: run, rate: *rate, start: start, stopAt: start.Add(*duration), log: e.log}
 	cw.runAll(ctx, *writers)
@@ -129,11 +156,26 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	res.TimedOut = !waitE2ESubs(ctx, subsList) || ctx.Err() != nil
 	end := time.Now()
 	res.ServerCPU, res.BenchCPU = cpu.stop()
-	rss, hwm, _ := procMem(srv.pid())
-	if err := srv.heapProfile(c.memprofile); err != nil {
+	res.PGCPU = cpu.pgPct
+	for i, p := range rs.procs {
+		rss, hwm, _ := procMem(p.pid())
+		res.ServerRSS += mb(rss)
+		res.ServerHWM += mb(hwm)
+		if *nrep > 1 {
+			role := "writers"
+			if p == ssrv {
+				role = "subscribers"
+			} else if i > 0 {
+				role = "idle"
+			}
+			res.ReplicaUsage = append(res.ReplicaUsage, e2eReplica{Replica: i, Role: role,
+				ServerCPU: cpu.each[i], ServerRSS: mb(rss), ServerHWM: mb(hwm)})
+		}
+	}
+	res.ServerRSS, res.ServerHWM = round(res.ServerRSS, 1), round(res.ServerHWM, 1)
+	if err := wsrv.heapProfile(c.memprofile); err != nil {
 		e.log.Error("heap profile", "error", err)
 	}
-	res.ServerRSS, res.ServerHWM = mb(rss), mb(hwm)
 	closeE2ESubs(subsList)
 
 	res.Committed, res.WriteErrors = cw.ok.Load(), cw.errs.Load()
@@ -143,7 +185,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	res.MaxSendLagUs = time.Duration(cw.maxLag.Load()).Microseconds()
 	cctx, ccancel := context.WithTimeout(context.Background(), commitsTimeout)
 	defer ccancel()
-	clock, err := srv.commitTimes(cctx)
+	clock, err := rs.commitTimes(cctx)
 	if err != nil {
 		e.log.Error("no commit times: the latency is measured from since", "error", err)
 	}
@@ -176,6 +218,9 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	res.DeliveredPerS = perSecond(received, wall)
 	if clock != nil {
 		res.latency = latencyOf(ch, "commit")
+		if *nrep > 1 {
+			res.CrossReplica = &res.latency
+		}
 	} else {
 		res.latency = latencyOf(h, "since")
 	}
@@ -183,7 +228,7 @@ func runE2E(ctx context.Context, e *env, args []string) error {
 	if startID != "" {
 		rctx, rcancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer rcancel()
-		n, err := countLog(rctx, hc, srv.url, startID, endGuid)
+		n, err := countLog(rctx, hc, ssrv.url, startID, endGuid)
 		if err != nil {
 			return fmt.Errorf("bbs-bench: reading the run back from the log: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/openbbs/bbs/models"
 	"io"
 	"log/slog"
 	"math"
@@ -17,6 +16,9 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openbbs/bbs/internal/store"
+	"github.com/openbbs/bbs/models"
 )
 
 func main() {
@@ -55,12 +57,13 @@ scenarios:
   fanout -subs M -events N -payload B [-baseline raw]
   paced  -subs M -rate R [-duration 10s]
   idle   -subs 2000
-  e2e    -writers K -subs M [-rate 1000] [-duration 10s]
+  e2e    -writers K -subs M [-rate 1000] [-duration 10s] [-replicas N]
   resume -missed N
   decode [-events N] [-duration 3s]
-  diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres]
+  diego  -lrps N -cells R [-percent-writes P] [-cycle 30s] [-trials T] [-local-emitters] [-db sqlite|postgres] [-replicas N]
   all    (the issue's target configurations, in sequence; not diego)
 
+Every scenario takes -db: sqlite (default), a sqlite:// URL, postgres or a postgres:// URL.
 Each run prints one JSON object per line on stdout; logs go to stderr.
 bbs-bench SCENARIO -h lists a scenario's flags.
 `
@@ -137,7 +140,7 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.timeout, "timeout", 120*time.Second, "bound of the run; past it the scenario reports what it has with timed_out")
-	fs.StringVar(&c.db, "db", "", "server database URL (default: a SQLite file in a temporary directory, removed afterwards)")
+	fs.StringVar(&c.db, "db", "", "server database: sqlite (default: a SQLite file in a temporary directory, removed afterwards), a sqlite:// URL, postgres (a new database in a PostgreSQL cluster the bench starts, or in $BBS_TEST_POSTGRES_URL's) or a postgres:// URL of a role that may create databases; a PostgreSQL database is made for the run and dropped afterwards")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of the server process to this file")
 	fs.StringVar(&c.memprofile, "memprofile", "", "write a heap profile of the server process to this file (idle: once the subscribers are idle; others: at the end of the run)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", 0, "server stream heartbeat (0: the server's default)")
@@ -209,16 +212,19 @@ type runInfo struct {
 	TimedOut bool           `json:"timed_out"`
 	Ends     map[string]int `json:"ends,omitzero"`
 	DB       string         `json:"db,omitzero"`
-	Go       string         `json:"go"`
-	Cores    int            `json:"cores"`
-	Date     string         `json:"date"`
+	// PGFsync is PostgreSQL's fsync setting ("on": commits are flushed, as SQLite's
+	// synchronous=FULL does) on a PostgreSQL run.
+	PGFsync string `json:"pg_fsync,omitzero"`
+	Go      string `json:"go"`
+	Cores   int    `json:"cores"`
+	Date    string `json:"date"`
 }
 
 func newRunInfo(db string) runInfo {
 	if db == "" {
 		db = "sqlite-file-in-tmp"
 	}
-	return runInfo{DB: db, Go: runtime.Version(), Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339)}
+	return runInfo{DB: store.RedactURL(db), Go: runtime.Version(), Cores: runtime.NumCPU(), Date: time.Now().UTC().Format(time.RFC3339)}
 }
 
 // latency is the latency part of a result, in microseconds.

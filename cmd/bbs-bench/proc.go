@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openbbs/bbs/internal/store"
 )
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/<pid>/stat: 100 on every
@@ -30,8 +32,13 @@ const (
 
 // serverOptions are the settings a scenario passes to the serve subcommand.
 type serverOptions struct {
-	// DB is the database URL; "" means a SQLite file in a new temporary directory.
+	// DB is -db (db.go): "" means a SQLite file in a new temporary directory; "postgres"
+	// or a postgres:// URL a new PostgreSQL database, made for this server process and
+	// dropped when it stops. Ignored when Shared is set.
 	DB string
+	// Shared is a database the scenario made for several server processes (replicas),
+	// which it closes itself once they have stopped; nil means DB.
+	Shared *runDB
 	// Heartbeat, QueueEvents, QueueBytes and WriteTimeout are the server's stream settings
 	// (0: the server's default).
 	Heartbeat    time.Duration
@@ -55,13 +62,15 @@ type serverOptions struct {
 
 // serverProc is a server running in a child process.
 type serverProc struct {
-	cmd  *exec.Cmd
-	url  string
-	db   string
-	tmp  string // temporary directory of the default database, removed by stop
-	done chan struct{}
-	err  error // the result of Wait, set before done is closed
-	log  *slog.Logger
+	cmd *exec.Cmd
+	url string
+	db  string
+	tmp string // temporary directory of the default database, removed by stop
+	// owned is the PostgreSQL database made for this process alone, dropped by stop.
+	owned *runDB
+	done  chan struct{}
+	err   error // the result of Wait, set before done is closed
+	log   *slog.Logger
 	// stdin carries the commands of the log source (appender.go) and of the commit
 	// times (commitclock.go); replies gets the child's answers, one per command. One
 	// command runs at a time (see command).
@@ -76,15 +85,32 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 	if err != nil {
 		return nil, fmt.Errorf("bbs-bench: finding my executable: %w", err)
 	}
-	p := &serverProc{db: opts.DB, done: make(chan struct{}), log: log, replies: make(chan string, 1)}
-	if p.db == "" && !opts.Raw {
-		p.tmp, err = os.MkdirTemp("", "bbs-bench-*")
-		if err != nil {
-			return nil, fmt.Errorf("bbs-bench: temporary directory: %w", err)
+	p := &serverProc{done: make(chan struct{}), log: log, replies: make(chan string, 1)}
+	db := opts.Shared
+	if db == nil && !opts.Raw {
+		if db, err = openRunDB(ctx, opts.DB, log); err != nil {
+			return nil, err
 		}
-		p.db = "sqlite://" + filepath.Join(p.tmp, "bbs.db")
+		if db.kind == "postgres" {
+			p.owned = db
+		}
 	}
-	args := []string{"serve", "--db", p.db, "--listen", "127.0.0.1:0"}
+	var args []string
+	if db != nil {
+		p.db = db.url
+		if p.db == "" {
+			p.tmp, err = os.MkdirTemp("", "bbs-bench-*")
+			if err != nil {
+				p.removeTmp()
+				return nil, fmt.Errorf("bbs-bench: temporary directory: %w", err)
+			}
+			p.db = "sqlite://" + filepath.Join(p.tmp, "bbs.db")
+		}
+		for _, k := range db.keys {
+			args = append(args, "--encryption-key", k)
+		}
+	}
+	args = append(args, "--db", p.db, "--listen", "127.0.0.1:0")
 	if opts.Heartbeat > 0 {
 		args = append(args, "--heartbeat", opts.Heartbeat.String())
 	}
@@ -112,7 +138,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 	if opts.Raw {
 		args = append(args, "--raw")
 	}
-	p.cmd = exec.Command(exe, args...)
+	p.cmd = exec.Command(exe, append([]string{"serve"}, args...)...)
 	p.cmd.Stderr = os.Stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	stdout, err := p.cmd.StdoutPipe()
@@ -163,7 +189,7 @@ func startServer(ctx context.Context, opts serverOptions, log *slog.Logger) (*se
 		_ = p.stop()
 		return nil, ctx.Err()
 	}
-	log.Info("server started", "pid", p.cmd.Process.Pid, "url", p.url, "db", p.db)
+	log.Info("server started", "pid", p.cmd.Process.Pid, "url", p.url, "db", store.RedactURL(p.db))
 	return p, nil
 }
 
@@ -241,10 +267,18 @@ func (p *serverProc) exitErr() error {
 	return nil
 }
 
+// removeTmp removes the temporary SQLite database and drops the PostgreSQL database made
+// for this process alone, once the process has exited (or never started).
 func (p *serverProc) removeTmp() {
 	if p.tmp != "" {
 		_ = os.RemoveAll(p.tmp)
 		p.tmp = ""
+	}
+	if p.owned != nil {
+		if err := p.owned.close(); err != nil {
+			p.log.Error("dropping the run's database", "error", err)
+		}
+		p.owned = nil
 	}
 }
 
@@ -414,4 +448,44 @@ type procUsage struct {
 	ServerRSS float64 `json:"server_rss_mb"`
 	ServerHWM float64 `json:"server_hwm_mb"`
 	BenchCPU  float64 `json:"bench_cpu_pct"`
+}
+
+// clusterCPU returns the CPU time of a PostgreSQL cluster: its postmaster pid and the
+// processes it forked (each backend and helper makes a session of its own, so they are
+// found by their parent), user+system of each live one and what each has reaped of its
+// children (cutime, cstime: the postmaster's include the backends that ended).
+func clusterCPU(pid int) (time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	want := strconv.Itoa(pid)
+	var ticks int64
+	for _, d := range dirs {
+		if d.Name()[0] < '0' || d.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue // gone
+		}
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		// After the command name: state, ppid (index 1), ..., utime (11), stime (12),
+		// cutime (13), cstime (14).
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 || (d.Name() != want && f[1] != want) {
+			continue
+		}
+		for _, k := range f[11:15] {
+			n, err := strconv.ParseInt(k, 10, 64)
+			if err != nil {
+				return 0, errors.New("bbs-bench: malformed /proc stat")
+			}
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }

@@ -44,6 +44,11 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the server's life to this file")
 	memprofile := fs.String("memprofile", "", "write a heap profile to this file on SIGUSR1")
 	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	var keys []string
+	fs.Func("encryption-key", "a key of the ring of secrets at rest, LABEL:PASSPHRASE (repeatable; required on PostgreSQL)", func(v string) error {
+		keys = append(keys, v)
+		return nil
+	})
 	raw := fs.Bool("raw", false, "serve a bare net/http event stream (rawServer) instead of the server")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -78,6 +83,7 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		OnCommit:            clock.observe,
 		Listen:              *listen,
 		DB:                  *db,
+		EncryptionKeys:      keys,
 		Heartbeat:           *heartbeat,
 		ConvergenceInterval: *convergence,
 		Stream: server.StreamConfig{

@@ -12,6 +12,7 @@
 // `pg_config --bindir`) and $BBS_TEST_POSTGRES_URL is not set, Database skips the spec with
 // one line saying how to run it; when $CI is set it fails the spec instead.
 //
-// Only tests import it. The started cluster is shared by the specs of the test process;
+// The cluster itself is internal/pgcluster's (not durable: fsync off). Only tests import
+// testpg. The started cluster is shared by the specs of the test process;
 // Database and Stop are safe for concurrent use. It starts no goroutine of its own.
 package testpg
