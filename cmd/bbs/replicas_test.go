@@ -220,6 +220,15 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 		lrpEnd := seen{Type: models.EventTypeDesiredLRPCreated, Key: "zz-end"}
 		taskEnd := func(cell string) seen { return seen{Type: models.EventTypeTaskChanged, Key: "zz-end-" + cell} }
 		var subs []*subscriber
+		subscribe := func(c client.Client, s *subscriber) {
+			GinkgoHelper()
+			s.done = make(chan struct{})
+			src, err := c.Subscribe(ctx, s.req)
+			Expect(err).NotTo(HaveOccurred())
+			DeferCleanup(src.Close)
+			go s.read(src)
+			subs = append(subs, s)
+		}
 		for i := range reps {
 			c := newClient(i)
 			cell := cells[i]
@@ -233,12 +242,7 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 				{name: "tasks cell " + cell, req: events.Request{Stream: events.TaskStream, CellID: cell}, end: taskEnd(cell)},
 			} {
 				s.name = fmt.Sprintf("replica %d: %s", i, s.name)
-				s.done = make(chan struct{})
-				src, err := c.Subscribe(ctx, s.req)
-				Expect(err).NotTo(HaveOccurred())
-				DeferCleanup(src.Close)
-				go s.read(src)
-				subs = append(subs, s)
+				subscribe(c, s)
 			}
 		}
 
@@ -260,6 +264,12 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 		killed.sess.Signal(syscall.SIGKILL)
 		Eventually(killed.sess).WithTimeout(5 * time.Second).Should(gexec.Exit())
 		GinkgoWriter.Printf("killed replica %d (the leader) after %d acknowledged writes\n", leader, acked.Load())
+		// Clients that try the dead replica first: their calls and streams go to the others.
+		viaKilled := newClient(leader)
+		subscribe(viaKilled, &subscriber{name: "opened after the kill: lrp since oldest",
+			req: events.Request{Stream: events.LRPStream, Since: events.SinceOldest}, end: lrpEnd})
+		subscribe(viaKilled, &subscriber{name: "opened after the kill: tasks cell " + cells[0] + " since oldest",
+			req: events.Request{Stream: events.TaskStream, CellID: cells[0], Since: events.SinceOldest}, end: taskEnd(cells[0])})
 
 		var alive []*replica
 		for _, r := range reps {
@@ -292,21 +302,21 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 		GinkgoWriter.Printf("%d writes acknowledged, %d without an answer:\n%s\n", acked.Load(), len(unknown), strings.Join(unknown, "\n"))
 		Expect(acked.Load()).To(BeNumerically(">=", total*3/4))
 
-		By("the markers: the last events of every subscriber's filter")
-		final, err := client.NewClient(last.url, client.WithTimeout(5*time.Second))
-		Expect(err).NotTo(HaveOccurred())
+		By("the markers, written through the client that tries the dead replicas first: the last events of every subscriber's filter")
 		for _, cell := range cells {
-			Expect(final.DesireTask(ctx, "zz-end-"+cell, "d", &models.TaskDefinition{RootFs: "docker:///x"})).To(Succeed())
-			_, err := final.StartTask(ctx, "zz-end-"+cell, cell)
+			Expect(viaKilled.DesireTask(ctx, "zz-end-"+cell, "d", &models.TaskDefinition{RootFs: "docker:///x"})).To(Succeed())
+			_, err := viaKilled.StartTask(ctx, "zz-end-"+cell, cell)
 			Expect(err).NotTo(HaveOccurred())
 		}
-		Expect(final.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "zz-end", Domain: "d", RootFs: "docker:///x", Instances: 1})).To(Succeed())
+		Expect(viaKilled.DesireLRP(ctx, &models.DesiredLRP{ProcessGuid: "zz-end", Domain: "d", RootFs: "docker:///x", Instances: 1})).To(Succeed())
 		for _, s := range subs {
 			Eventually(s.done).WithTimeout(15*time.Second).Should(BeClosed(), s.name)
 			Expect(s.err).NotTo(HaveOccurred())
 		}
 
 		By("every subscriber got exactly the log for its filter, read again from the oldest cursor on the last replica")
+		final, err := client.NewClient(last.url, client.WithTimeout(5*time.Second))
+		Expect(err).NotTo(HaveOccurred())
 		var storeID string
 		logs := map[events.Stream][]seen{}
 		for _, s := range subs {
@@ -347,13 +357,13 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 		GinkgoWriter.Printf("%d subscribers, the log compared up to sequence %d\n", len(subs), upTo)
 
 		By("every acknowledged write is in the final state")
-		desired, err := final.DesiredLRPs(ctx, models.DesiredLRPFilter{Domain: "d"})
+		desired, err := viaKilled.DesiredLRPs(ctx, models.DesiredLRPFilter{Domain: "d"})
 		Expect(err).NotTo(HaveOccurred())
 		desiredSet := map[string]bool{}
 		for _, d := range desired {
 			desiredSet[d.ProcessGuid] = true
 		}
-		actuals, err := final.ActualLRPs(ctx, models.ActualLRPFilter{Domain: "d"})
+		actuals, err := viaKilled.ActualLRPs(ctx, models.ActualLRPFilter{Domain: "d"})
 		Expect(err).NotTo(HaveOccurred())
 		actualByGuid := map[string]*models.ActualLRP{}
 		for _, a := range actuals {
@@ -361,7 +371,7 @@ var _ = Describe("three replicas on one PostgreSQL database", func() {
 				actualByGuid[a.ProcessGuid] = a
 			}
 		}
-		tasks, err := final.Tasks(ctx, models.TaskFilter{Domain: "d"})
+		tasks, err := viaKilled.Tasks(ctx, models.TaskFilter{Domain: "d"})
 		Expect(err).NotTo(HaveOccurred())
 		taskByGuid := map[string]*models.Task{}
 		for _, t := range tasks {
