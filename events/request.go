@@ -31,6 +31,11 @@ const (
 	TaskStreamPath        = "/v1/events/tasks"
 )
 
+// SinceOldest, as Request.Since, starts a stream before the oldest event the server's
+// log retains: the whole retained log that matches the filter, then the live events. It
+// is sent as since=oldest, never as Last-Event-ID, which only takes cursors.
+const SinceOldest = "oldest"
+
 // Request describes a subscription. The zero value subscribes to every LRP event from now
 // on.
 type Request struct {
@@ -48,7 +53,8 @@ type Request struct {
 	// ProcessGuids keeps only the events of these LRPs (LRP stream only). Empty means all.
 	ProcessGuids []string
 	// Since is a cursor (an event id of the same server): the stream continues strictly
-	// after it. "" means from now on (or from the snapshot).
+	// after it. SinceOldest starts it before the oldest event the server's log retains.
+	// "" means from now on (or from the snapshot).
 	Since string
 	// Snapshot asks the server to send the current matching state first, as *_created
 	// events, then a models.SnapshotEndEvent whose cursor the live events continue from.

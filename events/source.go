@@ -40,8 +40,9 @@ type EventSource interface {
 // scripted fake do). LastEventID returns the cursor to resume from without a gap or a
 // duplicate: the id of the last event Next returned (an unrecognized or undecodable one
 // included) or of a heartbeat the server sent after it, never the id of an event read ahead
-// and not yet returned. It is "" when the source has none yet, and "" while a snapshot is
-// being delivered (a snapshot cannot be resumed half-way). It is safe to call from any
+// and not yet returned. Until the stream gives one it is the request's Since (which may be
+// SinceOldest, a resume point for Request.Since only) or "" without one; it is "" while a
+// snapshot is being delivered (a snapshot cannot be resumed half-way). It is safe to call from any
 // goroutine; a heartbeat read while Next is blocked shows once Next returns (the source
 // itself always resumes from the newest cursor it has read).
 type Resumable interface {
@@ -294,7 +295,7 @@ func (s *Source) request(base *url.URL, req Request, header http.Header) *http.R
 			hreq.Header.Add(k, v)
 		}
 	}
-	if s.resumeFrom != "" {
+	if s.resumeFrom != "" && s.resumeFrom != SinceOldest {
 		// Seeds the sse.EventSource's last event id for the first connection.
 		hreq.Header.Set("Last-Event-ID", s.resumeFrom)
 	}
@@ -317,6 +318,9 @@ func (s *Source) beforeReconnect(lastEventID string, _ error) error {
 	switch {
 	case s.snapshotting:
 		s.refused = errSnapshotInterrupted
+	case lastEventID == "" && s.resumeFrom == SinceOldest:
+		// Nothing came yet: from the oldest again.
+		return nil
 	case lastEventID == "":
 		s.refused = errNoCursor
 	default:

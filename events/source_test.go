@@ -525,6 +525,34 @@ var _ = Describe("Source", func() {
 			nextEvent(src)
 			Expect(srv.requests()[1].Query.Get("since")).To(Equal("c5"))
 		})
+
+		It("sends SinceOldest as since=oldest, never as Last-Event-ID, and resumes from the stream's cursor", func() {
+			evs := lrpEvents(2)
+			srv := newStreamServer(func(w http.ResponseWriter, r *http.Request) {
+				startStream(w)
+				write(w, "id: c0\n\n") // the server's first block: the starting cursor
+				frame(w, "c1", evs[0])
+				abort()
+			}, serveEvents("d", evs[1:], nil))
+			src := open(srv, events.Request{Since: events.SinceOldest})
+			Expect(src.LastEventID()).To(Equal(events.SinceOldest))
+			Expect(nextEvent(src)).To(Equal(evs[0]))
+			Expect(nextEvent(src)).To(Equal(evs[1]))
+			reqs := srv.requests()
+			Expect(reqs[0].Query.Get("since")).To(Equal(events.SinceOldest))
+			Expect(reqs[0].LastEventID).To(BeEmpty())
+			Expect(reqs[1].Query.Get("since")).To(Equal("c1"))
+			Expect(reqs[1].LastEventID).To(Equal("c1"))
+		})
+
+		It("starts from the oldest again when the connection drops before any cursor", func() {
+			srv := newStreamServer(func(w http.ResponseWriter, r *http.Request) { startStream(w) }, serveEvents("d", lrpEvents(1), nil))
+			src := open(srv, events.Request{Since: events.SinceOldest})
+			nextEvent(src)
+			reqs := srv.requests()
+			Expect(reqs[1].Query.Get("since")).To(Equal(events.SinceOldest))
+			Expect(reqs[1].LastEventID).To(BeEmpty())
+		})
 	})
 
 	Describe("snapshots", func() {

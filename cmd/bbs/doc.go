@@ -1,5 +1,5 @@
 // Command bbs is the openbbs server: the HTTP API and event streams of docs/api.md over a SQLite
-// store.
+// or a PostgreSQL store.
 //
 // Usage:
 //
@@ -23,6 +23,14 @@
 // structured (log/slog) on stderr; on start one line says "listening on http://HOST:PORT"
 // (https:// with TLS).
 //
+// --db takes sqlite://PATH (default sqlite://./bbs-data/bbs.db), sqlite://:memory:, or
+// postgres://USER:PASSWORD@HOST:PORT/DB. Several servers may run on one PostgreSQL
+// database, each given the same --encryption-key ring: they share one store (one log, one
+// cursor space), every one of them answers every call and stream, and convergence, cell
+// presence, trim and task callbacks run on one of them at a time, the holder of the store's
+// lease (bbs_leader in /metrics), which another takes over within moments when it stops or
+// dies. Clients list them all with client.WithURLs.
+//
 // --tls-cert and --tls-key serve HTTPS (TLS 1.2 or later); --tls-client-ca also requires a
 // client certificate signed by that CA (mutual TLS). Listening beyond loopback (anything
 // but 127.0.0.0/8, ::1 and localhost) with neither TLS nor authentication is refused
@@ -43,7 +51,8 @@
 //
 // bbs backup copies the SQLite store at --db into the new file FILE (mode 0600) while a
 // server may be running on it: one consistent snapshot, with the store's id. It never
-// overwrites FILE. It prints the store id, the log head and the size of the copy.
+// overwrites FILE. It prints the store id, the log head and the size of the copy. Backup
+// and restore refuse postgres:// (not supported yet).
 //
 // bbs restore replaces the store at --db with the backup FILE, under a new store id, so
 // that a stream resumed with a cursor issued before (by the replaced store or by the store
@@ -54,10 +63,11 @@
 //
 // image_password is encrypted at rest (internal/encryption, internal/store): with the keys
 // of --encryption-key (repeatable; the active one named by --active-key-label when there
-// are several), else with the key file "<db>-key" made beside the SQLite database. Secrets
-// under another key of the ring, or in plaintext from an older release, are re-encrypted
-// with the active key at start. In the config file the keys are "encryption_keys", a list
-// of "LABEL:PASSPHRASE" or BBS's object {"LABEL": "PASSPHRASE"}, and "active_key_label";
-// --encryption-key flags replace the file's keys. A bad key, an unknown active label, or
-// a stored secret under a key the ring lacks stops the start.
+// are several), else with the key file "<db>-key" made beside the SQLite database (on
+// PostgreSQL the keys are required). Secrets under another key of the ring, or in
+// plaintext from an older release, are re-encrypted with the active key at start. In the
+// config file the keys are "encryption_keys", a list of "LABEL:PASSPHRASE" or BBS's object
+// {"LABEL": "PASSPHRASE"}, and "active_key_label"; --encryption-key flags replace the
+// file's keys. A bad key, an unknown active label, or a stored secret under a key the ring
+// lacks stops the start.
 package main
