@@ -66,9 +66,13 @@ var _ = Describe("Backup and Restore", func() {
 
 			It("copies a store online while it is written to: its identity, every record up to the copy's head and the state as of it", func() {
 				s := openStore(path, store.Options{})
+				other := s
+				if mode == "postgres" {
+					other = openStore(path, store.Options{}) // a replica writing too
+				}
 				stop := make(chan struct{})
 				wait := writeUntilStopped(s, 0, stop)
-				wait2 := writeUntilStopped(s, 1_000_000, stop)
+				wait2 := writeUntilStopped(other, 1_000_000, stop)
 				Eventually(func() uint64 { return bounds(s)[1] }).Within(10 * time.Second).Should(BeNumerically(">=", 50))
 
 				dest := filepath.Join(dir, "backup.db")
@@ -403,6 +407,27 @@ var _ = Describe("Backup and Restore across the kinds of store", func() {
 		Expect(again.StoreID).NotTo(BeElementOf(restored.StoreID, s.ID()))
 		r = openStore(url, store.Options{})
 		Expect(readState(r)).To(Equal(want), "a restore replaces everything")
+	})
+
+	It("leaves a PostgreSQL store as it was when the backup's secrets cannot be encrypted again", func() {
+		path := filepath.Join(dir, "sqlite", "bbs.db")
+		s := openStore(path, store.Options{Keys: ring("k9", "k9:another ring")})
+		writeSecrets(s, "lrp-secret", "task-secret")
+		dest := filepath.Join(dir, "backup.db")
+		_, err := store.Backup(context.Background(), path, dest)
+		Expect(err).NotTo(HaveOccurred())
+
+		url := testpg.Database()
+		p := openStore(url, store.Options{})
+		Expect(desireN(p, 1)).To(Succeed())
+		id := p.ID()
+		Expect(p.Close()).To(Succeed())
+		_, err = store.Restore(context.Background(), url, dest, testKeys)
+		Expect(err).To(MatchError(encryption.ErrUnknownKey))
+
+		p = openStore(url, store.Options{})
+		Expect(p.ID()).To(Equal(id))
+		Expect(expectLogMatchesState(p)).To(HaveLen(1))
 	})
 
 	It("restores a backup of an older schema into PostgreSQL", func() {

@@ -480,6 +480,10 @@ func loadBackup(ctx context.Context, conn *pgx.Conn, src *sql.Conn, meta map[str
 		}
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{t.name}, t.cols, source)
 		rows.Close()
+		if source.err != nil {
+			// The source's own error, which COPY only passes on as text.
+			err = source.err
+		}
 		if err != nil {
 			return fmt.Errorf("store: restoring %s: %w", t.name, err)
 		}
