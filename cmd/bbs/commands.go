@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/openbbs/bbs/internal/api"
+	"github.com/openbbs/bbs/internal/encryption"
 	"github.com/openbbs/bbs/internal/server"
 	"github.com/openbbs/bbs/internal/store"
 )
@@ -37,40 +38,54 @@ func subcommand(args []string, stdout, stderr io.Writer) (code int, ok bool) {
 func version() string { return api.Version() }
 
 func runBackup(args []string, stdout, stderr io.Writer) int {
-	path, dbURL, file, code := fileCommand("backup", args, stderr,
+	cmd, code := fileCommand("backup", args, stderr,
 		"usage: bbs backup [--db URL] FILE\n\n"+
-			"Copies the store at --db into the new file FILE (mode 0600), online: a server may\n"+
-			"be running on it and writing. An existing FILE is never overwritten.\n\n")
+			"Copies the store at --db (sqlite://PATH or postgres://...) into the new file FILE (mode\n"+
+			"0600), online: servers may be running on it and writing. FILE is a SQLite database,\n"+
+			"whatever the store, and can be restored into either kind. The secrets at rest stay\n"+
+			"encrypted as stored: a SQLite store's key file is copied to FILE-key; a PostgreSQL\n"+
+			"store's secrets need its key ring to be read again. An existing FILE is never\n"+
+			"overwritten.\n\n")
 	if code >= 0 {
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	info, err := store.Backup(ctx, path, file)
+	info, err := store.Backup(ctx, cmd.db, cmd.file)
 	if err != nil {
 		fmt.Fprintf(stderr, "bbs backup: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s: store %s, log head %d, schema version %d, %d bytes\n",
-		dbURL, file, info.StoreID, info.Head, info.SchemaVersion, info.Size)
+		store.RedactURL(cmd.dbURL), cmd.file, info.StoreID, info.Head, info.SchemaVersion, info.Size)
+	if info.KeyFile == "" && info.KeyLabel != "" {
+		fmt.Fprintf(stdout, "its secrets are encrypted under the key %q of the store's key ring: keep the ring, a restore needs it\n",
+			info.KeyLabel)
+	}
 	return 0
 }
 
 func runRestore(args []string, stdout, stderr io.Writer) int {
-	path, dbURL, file, code := fileCommand("restore", args, stderr,
-		"usage: bbs restore [--db URL] FILE\n\n"+
-			"Replaces the store at --db with the backup FILE (made by bbs backup) and gives it a\n"+
-			"new store id, so that stream cursors issued before (by the replaced store or by the\n"+
-			"store the backup was taken from) get stream_end cursor_expired. The server must not\n"+
-			"be running on --db.\n\n")
+	cmd, code := fileCommand("restore", args, stderr,
+		"usage: bbs restore [--db URL] [--encryption-key LABEL:PASSPHRASE]... [--active-key-label LABEL] FILE\n\n"+
+			"Replaces the store at --db (sqlite://PATH or postgres://...) with the backup FILE (made by\n"+
+			"bbs backup of either kind of store) and gives it a new store id, so that stream cursors\n"+
+			"issued before (by the replaced store or by the store the backup was taken from) get\n"+
+			"stream_end cursor_expired. No server may be running on --db.\n\n"+
+			"--encryption-key and --active-key-label are the key ring the server will be started\n"+
+			"with: the backup's key check is checked against it (a wrong passphrase is refused).\n"+
+			"Into postgres://, the backup's secrets are also encrypted again under its active key\n"+
+			"(with the key of FILE-key, a SQLite store's key file, if there is one): a backup of a\n"+
+			"SQLite store that used a key file needs them. Without them the secrets are restored\n"+
+			"as they are.\n\n")
 	if code >= 0 {
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	info, err := store.Restore(ctx, path, file)
+	info, err := store.Restore(ctx, cmd.db, cmd.file, cmd.keys)
 	if errors.Is(err, store.ErrLocked) {
-		fmt.Fprintf(stderr, "bbs restore: %s is in use, a server is running on it: stop it first (%v)\n", dbURL, err)
+		fmt.Fprintf(stderr, "bbs restore: %s is in use, a server is running on it: stop it first (%v)\n", store.RedactURL(cmd.dbURL), err)
 		return 1
 	}
 	if err != nil {
@@ -83,17 +98,35 @@ func runRestore(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "restored %s (store %s, log head %d) into %s, replacing %s: new store %s; "+
 		"cursors issued before the restore get cursor_expired\n",
-		file, info.Backup.StoreID, info.Backup.Head, dbURL, replaced, info.StoreID)
+		cmd.file, info.Backup.StoreID, info.Backup.Head, store.RedactURL(cmd.dbURL), replaced, info.StoreID)
+	if label := info.Backup.KeyLabel; cmd.keys == nil && label != "" && label != encryption.KeyFileLabel {
+		fmt.Fprintf(stdout, "its secrets are encrypted under the key %q: start the server with --encryption-key %s:PASSPHRASE\n",
+			label, label)
+	}
 	return 0
 }
 
-// fileCommand parses `--db URL FILE` (flags before or after FILE) of a subcommand. It
-// returns the SQLite path, the database URL and FILE with code -1, or the exit status
-// when the command must stop there (0 after -h, 2 for bad usage).
-func fileCommand(name string, args []string, stderr io.Writer, usage string) (path, dbURL, file string, code int) {
+// fileArgs are the parsed arguments of `bbs backup` and `bbs restore`.
+type fileArgs struct {
+	dbURL string              // --db as given
+	db    string              // the SQLite path or the postgres URL, for store.Backup and Restore
+	file  string              // FILE
+	keys  *encryption.KeyRing // restore's --encryption-key ring, nil without
+}
+
+// fileCommand parses `--db URL FILE` (flags before or after FILE) of a subcommand, and
+// restore's key ring flags. It returns them with code -1, or the exit status when the
+// command must stop there (0 after -h, 2 for bad usage).
+func fileCommand(name string, args []string, stderr io.Writer, usage string) (cmd fileArgs, code int) {
 	fs := flag.NewFlagSet("bbs "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&dbURL, "db", server.DefaultDB, "database `URL` of the store: sqlite://PATH (postgres:// is not supported yet)")
+	fs.StringVar(&cmd.dbURL, "db", server.DefaultDB, "database `URL` of the store: sqlite://PATH or postgres://...")
+	var keys keyList
+	var active string
+	if name == "restore" {
+		fs.Var(&keys, "encryption-key", "`LABEL:PASSPHRASE` of a key of the ring the server will be started with (repeatable)")
+		fs.StringVar(&active, "active-key-label", "", "`label` of the active --encryption-key (needed with several)")
+	}
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -102,9 +135,9 @@ func fileCommand(name string, args []string, stderr io.Writer, usage string) (pa
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return "", "", "", 0
+				return fileArgs{}, 0
 			}
-			return "", "", "", 2
+			return fileArgs{}, 2
 		}
 		if fs.NArg() == 0 {
 			break
@@ -115,19 +148,27 @@ func fileCommand(name string, args []string, stderr io.Writer, usage string) (pa
 	if len(files) != 1 {
 		fmt.Fprintf(stderr, "bbs %s: want one FILE, got %d\n", name, len(files))
 		fs.Usage()
-		return "", "", "", 2
+		return fileArgs{}, 2
 	}
-	path, err := server.ParseDB(dbURL)
-	if err == nil && store.IsPostgresURL(path) {
-		err = fmt.Errorf("bbs %s of a postgres:// database is not supported yet", name)
-	}
-	if err == nil && path == store.MemoryPath {
-		err = fmt.Errorf("%s is in memory: there is no file to %s", dbURL,
+	cmd.file = files[0]
+	var err error
+	cmd.db, err = server.ParseDB(cmd.dbURL)
+	if err == nil && cmd.db == store.MemoryPath {
+		err = fmt.Errorf("%s is in memory: there is no file to %s", cmd.dbURL,
 			map[string]string{"backup": "back up", "restore": "restore into"}[name])
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "bbs %s: --db: %v\n", name, err)
-		return "", "", "", 2
+		return fileArgs{}, 2
 	}
-	return path, dbURL, files[0], -1
+	if len(keys.keys) > 0 {
+		if cmd.keys, err = encryption.ParseKeyRing(keys.keys, active); err != nil {
+			fmt.Fprintf(stderr, "bbs %s: --encryption-key: %v\n", name, err)
+			return fileArgs{}, 2
+		}
+	} else if active != "" {
+		fmt.Fprintf(stderr, "bbs %s: --active-key-label %q needs --encryption-key\n", name, active)
+		return fileArgs{}, 2
+	}
+	return cmd, -1
 }

@@ -14,7 +14,7 @@
 //	    [--task-callback-attempts N] [--task-callback-backoff DUR]
 //	    [--encryption-key LABEL:PASSPHRASE]... [--active-key-label LABEL] [--config FILE]
 //	bbs backup [--db URL] FILE
-//	bbs restore [--db URL] FILE
+//	bbs restore [--db URL] [--encryption-key LABEL:PASSPHRASE]... [--active-key-label LABEL] FILE
 //	bbs version (or bbs --version)
 //
 // --config reads the same settings from a JSON object whose keys are the flag names with
@@ -49,15 +49,23 @@
 // --task-callback-attempts attempts with a backoff from --task-callback-backoff), then
 // resolved and deleted after a 2xx answer; see internal/taskcallback.
 //
-// bbs backup copies the SQLite store at --db into the new file FILE (mode 0600) while a
-// server may be running on it: one consistent snapshot, with the store's id. It never
-// overwrites FILE. It prints the store id, the log head and the size of the copy. Backup
-// and restore refuse postgres:// (not supported yet).
+// bbs backup copies the store at --db (sqlite://PATH or postgres://...) into the new file
+// FILE (mode 0600) while servers may be running on it: one consistent snapshot, with the
+// store's id. FILE is a SQLite database whatever the store, so it can be restored into
+// either kind. It never overwrites FILE. It prints the store id, the log head and the
+// size of the copy. The secrets at rest stay encrypted: a SQLite store's key file is
+// copied to FILE-key; a PostgreSQL store's secrets need its key ring, which the command
+// names but does not need.
 //
 // bbs restore replaces the store at --db with the backup FILE, under a new store id, so
 // that a stream resumed with a cursor issued before (by the replaced store or by the store
 // the backup was taken from) ends with stream_end cursor_expired instead of continuing in
-// another timeline. It refuses while a server runs on --db (it takes the same lock).
+// another timeline. It refuses while a server runs on --db (on SQLite it takes the same
+// lock; on PostgreSQL, while any replica has the database open). --encryption-key and
+// --active-key-label are the ring the restored server will run with: the backup's key
+// check is checked against it, and into PostgreSQL the secrets are encrypted again under
+// its active key (with the key of FILE-key, if any, which a backup of a SQLite store that
+// used a key file needs). Without them the secrets are restored as they are.
 //
 // bbs version prints the module version the command was built from, or "devel".
 //

@@ -13,6 +13,8 @@ import (
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/openbbs/bbs/internal/encryption"
 )
 
 // metaRestoredFrom records, in a restored store, the identity and head of the backup it
@@ -32,8 +34,14 @@ type BackupInfo struct {
 	Size int64
 	// KeyFile is the key file copied beside the backup (its path followed by
 	// KeyFileSuffix), "" when the store has none (its secrets are under keys given at
-	// start, which the restored store must be given too).
+	// start, which the restored store must be given too). Always "" for a backup of a
+	// PostgreSQL store, which has no key file.
 	KeyFile string
+	// KeyLabel is the label of the key the backup's secrets are under (the active key of
+	// the store's last open), "" when the backup does not say. A store restored from it
+	// needs that key: the key file's (encryption.KeyFileLabel) or the ring's key of that
+	// label.
+	KeyLabel string
 }
 
 // RestoreInfo describes a restore.
@@ -47,16 +55,32 @@ type RestoreInfo struct {
 	Replaced string
 }
 
-// Backup copies the SQLite store at path into a new file dest, online: another process
-// (a running server) may have the store open and write to it meanwhile. The copy is one
-// consistent snapshot of the store (SQLite's VACUUM INTO, run on a read-only connection
-// of its own, which takes no lock that stops the writer) and keeps the store's identity:
-// a store restored from it gets a new one (see Restore). dest is created with mode 0600;
-// if it exists, Backup fails with an error matching fs.ErrExist and leaves it alone. The
-// copy is written to a temporary file beside dest, synced, checked (it must hold a store
-// identity, and pass SQLite's quick_check) and only then linked to dest, so dest is never
-// a partial copy.
-func Backup(ctx context.Context, path, dest string) (BackupInfo, error) {
+// Backup copies the store db into a new file dest, online: other processes (running
+// servers) may have the store open and write to it meanwhile. db is the path of a SQLite
+// store's file or the URL of a PostgreSQL database (postgres://...). The copy is always a
+// SQLite database in this program's schema, whatever the source, so that it can be
+// restored into either kind of store; it is one consistent snapshot of the store, holds
+// every record of the log up to its head (that the retention window kept) and the state
+// as of that record's commit, and keeps the store's identity: a store restored from it
+// gets a new one (see Restore). The secrets at rest are copied as they are stored,
+// encrypted.
+//
+// dest is created with mode 0600; if it exists, Backup fails with an error matching
+// fs.ErrExist and leaves it alone. The copy is written to a temporary file beside dest,
+// synced, checked (it must hold a store identity, and pass SQLite's quick_check) and
+// only then linked to dest, so dest is never a partial copy.
+//
+// SQLite: SQLite's VACUUM INTO, run on a read-only connection of its own, which takes no
+// lock that stops the writer; the key file beside the store, if any, is copied beside
+// dest (BackupInfo.KeyFile). PostgreSQL: one REPEATABLE READ, READ ONLY transaction,
+// read row by row (in bounded memory) into the new file, which stops no writer either; a
+// database of an older schema is refused (open it once with this program first), one
+// of a newer schema is ErrUnsupportedSchema, one that is not a store ErrNotStore.
+func Backup(ctx context.Context, db, dest string) (BackupInfo, error) {
+	if IsPostgresURL(db) {
+		return pgBackup(ctx, db, dest)
+	}
+	path := db
 	if path == "" || path == MemoryPath {
 		return BackupInfo{}, fmt.Errorf("%w: only a store in a file can be backed up, not %q", ErrInvalidOption, path)
 	}
@@ -123,18 +147,41 @@ func copyKeyFile(src, dst string, exclusive bool) error {
 	return nil
 }
 
-// Restore replaces the SQLite store at path (which may not exist yet) with the backup
-// file src, and gives the restored store a new identity. It fails with ErrLocked while a
-// store (a server) has path open, ErrNotStore when src is not a store's database, and
-// ErrUnsupportedSchema when src was written by a newer program; the store at path is then
-// left as it was.
+// Restore replaces the store db with the backup file src (made by Backup from either
+// kind of store), and gives the restored store a new identity. db is the path of a
+// SQLite store's file (which may not exist yet) or the URL of a PostgreSQL database. It
+// fails with ErrLocked while a store (a server) has db open, ErrNotStore when src is not
+// a store's database, and ErrUnsupportedSchema when src was written by a newer program;
+// the store at db is then left as it was.
 //
-// The backup is copied through SQLite (so a database file with its WAL is copied whole),
-// checked, migrated to this program's schema and given its new identity in a temporary
-// file beside path; only then are the old store's -wal, -shm and -journal files removed
-// (they belong to the old database, and SQLite would apply them to the new one) and the
-// new file renamed over path. Every file it makes is 0600.
-func Restore(ctx context.Context, path, src string) (RestoreInfo, error) {
+// keys, when not nil, is the key ring the restored store will be opened with: a key of
+// it with the label of the backup's key check must decrypt it (a wrong passphrase is
+// refused before anything changes). On PostgreSQL, every secret of the backup that is not
+// under the ring's active key is also encrypted again with it as it is loaded (with the
+// key of the backup's key file, if there is one beside src, joining the ring), so a
+// backup of a SQLite store that used a key file can be restored into PostgreSQL; without
+// keys the secrets are loaded as they are, and such a backup is refused
+// (ErrInvalidOption). On SQLite the secrets stay as they are (the store re-encrypts them
+// at its next open), and the key file beside src, if any, replaces the one beside db.
+//
+// SQLite: the backup is copied through SQLite (so a database file with its WAL is copied
+// whole), checked, migrated to this program's schema and given its new identity in a
+// temporary file beside db; only then are the old store's -wal, -shm and -journal files
+// removed (they belong to the old database, and SQLite would apply them to the new one)
+// and the new file renamed over db. Every file it makes is 0600. Restore takes the
+// store's "-lock" flock while it runs.
+//
+// PostgreSQL: the database's schema is made (or migrated) if needed, then every table is
+// emptied and loaded from the backup, the meta rows replaced and the log head set to the
+// backup's, in one transaction: a failure leaves the store as it was. Restore holds the
+// advisory lock every open store holds shared (pgLockRunning) exclusively while it
+// runs, so no store can open meanwhile. A backup of an older schema is migrated in a
+// temporary copy in os.TempDir first.
+func Restore(ctx context.Context, db, src string, keys *encryption.KeyRing) (RestoreInfo, error) {
+	if IsPostgresURL(db) {
+		return pgRestore(ctx, db, src, keys)
+	}
+	path := db
 	if path == "" || path == MemoryPath {
 		return RestoreInfo{}, fmt.Errorf("%w: only a store in a file can be restored, not %q", ErrInvalidOption, path)
 	}
@@ -167,6 +214,15 @@ func Restore(ctx context.Context, path, src string) (RestoreInfo, error) {
 	if backup.SchemaVersion > schemaVersion {
 		return RestoreInfo{}, fmt.Errorf("%w: the backup has version %d, this program knows up to %d",
 			ErrUnsupportedSchema, backup.SchemaVersion, schemaVersion)
+	}
+	if keys != nil {
+		check, err := readKeyCheck(ctx, tmp)
+		if err != nil {
+			return RestoreInfo{}, err
+		}
+		if _, err := restoreRing(from, check, keys); err != nil {
+			return RestoreInfo{}, err
+		}
 	}
 	info := RestoreInfo{Backup: backup}
 	if _, err := os.Stat(dst); err == nil {
@@ -217,18 +273,11 @@ func existingFile(path string) (string, error) {
 // file (mode 0600) beside dst whose name has the given infix, syncs it and returns its
 // path. The caller removes it.
 func copyStore(ctx context.Context, src, dst, infix string) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+infix+"*")
+	tmp, err := emptyFileBeside(dst, infix)
 	if err != nil {
-		return "", fmt.Errorf("store: creating a file beside %q: %w", dst, err)
+		return "", err
 	}
-	tmp := f.Name()
-	err = f.Chmod(fileMode)
-	if e := f.Close(); err == nil {
-		err = e
-	}
-	if err == nil {
-		err = vacuumInto(ctx, src, tmp)
-	}
+	err = vacuumInto(ctx, src, tmp)
 	if err == nil {
 		err = syncFile(tmp)
 	}
@@ -299,6 +348,11 @@ func inspect(ctx context.Context, path string) (BackupInfo, error) {
 	if info.SchemaVersion, err = strconv.Atoi(v); err != nil {
 		return BackupInfo{}, fmt.Errorf("%w: %q has a bad schema version %q", ErrNotStore, path, v)
 	}
+	keyCheck, _, err := getMeta(ctx, conn, metaKeyCheck)
+	if err != nil {
+		return BackupInfo{}, err
+	}
+	info.KeyLabel, _ = encryption.LabelOf(keyCheck)
 	if info.SchemaVersion <= schemaVersion {
 		var head int64
 		if err := conn.QueryRowContext(ctx, headSQL).Scan(&head); err != nil {
@@ -307,6 +361,22 @@ func inspect(ctx context.Context, path string) (BackupInfo, error) {
 		info.Head = uint64(head)
 	}
 	return info, nil
+}
+
+// readKeyCheck reads the key check of the database file at path ("" without one).
+func readKeyCheck(ctx context.Context, path string) (string, error) {
+	db, err := sql.Open("sqlite", readOnlyDSN(path))
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return "", fmt.Errorf("store: opening %q: %w", path, err)
+	}
+	defer conn.Close()
+	check, _, err := getMeta(ctx, conn, metaKeyCheck)
+	return check, err
 }
 
 // reidentify migrates the database copy at path to this program's schema and gives it a

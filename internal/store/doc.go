@@ -188,32 +188,64 @@
 // old holder may not know yet that it lost it. On SQLite a lease is held at once (one
 // store has the file) unless the same store holds it, and never lost.
 //
-// Backup and Restore are not supported yet on PostgreSQL (ErrInvalidOption).
+// Backup and Restore work on PostgreSQL too (see below); a restore holds pgLockRunning
+// exclusively, so it refuses to run while any store has the database open (each holds it
+// shared, and releases it in Close), and no store opens while it runs (ErrLocked).
 //
 // # Backup and restore
 //
-// Backup copies a store's file online (a running server keeps writing) into a new 0600
-// file: VACUUM INTO on a read-only connection of its own, which reads one committed
-// snapshot and takes no lock that stops the writer. The copy keeps the store's identity
-// and holds the state and the retained log as of one commit (its head).
+// A backup is always a SQLite database file in this program's SQLite schema, whatever the
+// store it was taken from, so that one format serves both and a backup can be restored
+// into either kind of store. Backup writes it online (running servers keep writing) into
+// a new 0600 file, never over an existing one, through a temporary file that is checked
+// before it takes the name. The copy keeps the store's identity and holds the state and
+// the retained log as of one commit (its head). Of a SQLite store: VACUUM INTO on a
+// read-only connection of its own, which reads one committed snapshot and takes no lock
+// that stops the writer. Of a PostgreSQL store: one REPEATABLE READ, READ ONLY
+// transaction (whose snapshot, like a View's, never shows a later record without the
+// earlier ones, nor a state other than the log's as of its head), read table by table
+// and row by row into the file, in bounded memory; the tables map column for column
+// (copiedTables), the meta rows are copied but for the schema version (each kind counts
+// its own) and the write probe, and the head goes into SQLite's meta log_head.
 //
-// Restore replaces a store's file with such a copy while no store has it open (it takes
-// the "-lock" flock itself, so it fails with ErrLocked while a server runs on it), and
-// gives the restored store a new identity. The log of the copy is kept as it is, and the
-// new store goes on from the copy's head. Why a new identity: a cursor is the store's
-// identity and a sequence. The store the backup was taken from may have gone on past the
-// copy's head (records N+1 to M) before it was lost or replaced; the restored store
-// commits other records under those same sequences. Under the old identity, a consumer at
-// N+5 of the old timeline would resume at N+6 of the new one and silently miss the new
-// N+1 to N+5, and one at M beyond the new head would be taken for a cursor from the future or,
-// later, skip M-N records. Under a new identity every cursor issued before the restore,
-// by the old store or by the store the backup came from, is from another store: a stream
-// resumed with it ends with stream_end cursor_expired and the consumer resyncs, and
-// cursors issued after the restore carry the new identity. This costs a resync also to a
-// consumer whose cursor was at or before the copy's head, which could in principle go
-// on; a store cannot tell such a cursor from one of the abandoned timeline with the same
-// identity without more bookkeeping, so it does not try. The meta row restored_from keeps
-// the backup's identity and head ("ID-HEAD") for the record.
+// The secrets at rest are copied encrypted, as stored, with the key check: the restored
+// store needs the same keys. A SQLite store's key file is copied beside the backup (and
+// back beside the store by a SQLite restore); a PostgreSQL store has none, its ring is
+// the operator's to keep. Restore's keys argument is the ring the restored store will be
+// opened with: a ring key with the key check's label must decrypt it, before anything
+// changes. Into PostgreSQL, the secrets not under the ring's active key are encrypted
+// again with it as they are loaded, the key of a key file beside the backup joining the
+// ring: so a backup of a SQLite store that used a key file can be restored into
+// PostgreSQL, and without a ring such a backup is refused (ErrInvalidOption), since no
+// PostgreSQL server could read its secrets. Into SQLite, a backup of a PostgreSQL store
+// has no key file: the server must be started with the store's ring (BackupInfo.KeyLabel
+// names its key).
+//
+// Restore replaces a store with a backup while no store has it open, and gives the
+// restored store a new identity. SQLite: it takes the "-lock" flock itself (ErrLocked
+// while a server runs on the file) and renames a checked, migrated and re-identified copy
+// over the file. PostgreSQL: it takes pgLockRunning exclusively with a try-lock (ErrLocked
+// while any store has the database open) and the open lock, makes or migrates the schema,
+// then in one transaction truncates every table, loads the backup's rows (COPY), replaces
+// the meta rows and sets log_head to the backup's head; a failure leaves the store as it
+// was (a database that held no store may be left with the empty schema). A backup of an older SQLite schema is migrated in a temporary copy first; one of
+// a newer schema is ErrUnsupportedSchema, a file that is not a store ErrNotStore.
+//
+// The log of the copy is kept as it is, and the new store goes on from the copy's head.
+// Why a new identity: a cursor is the store's identity and a sequence. The store the
+// backup was taken from may have gone on past the copy's head (records N+1 to M) before
+// it was lost or replaced; the restored store commits other records under those same
+// sequences. Under the old identity, a consumer at N+5 of the old timeline would resume
+// at N+6 of the new one and silently miss the new N+1 to N+5, and one at M beyond the new
+// head would be taken for a cursor from the future or, later, skip M-N records. Under a
+// new identity every cursor issued before the restore, by the old store or by the store
+// the backup came from, is from another store: a stream resumed with it ends with
+// stream_end cursor_expired and the consumer resyncs, and cursors issued after the
+// restore carry the new identity. This costs a resync also to a consumer whose cursor was
+// at or before the copy's head, which could in principle go on; a store cannot tell such
+// a cursor from one of the abandoned timeline with the same identity without more
+// bookkeeping, so it does not try. The meta row restored_from keeps the backup's identity
+// and head ("ID-HEAD") for the record.
 //
 // Goroutines: a Store owns one committer goroutine (which also runs the probes), started
 // by OpenSQLite or OpenPostgres and stopped by Close, which first stops accepting Updates

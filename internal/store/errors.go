@@ -24,7 +24,10 @@ var (
 	ErrUpdatePanicked = errors.New("store: update function panicked")
 	// ErrTxDone is returned by a Tx used after the Update that made it has returned.
 	ErrTxDone = errors.New("store: transaction used after its function returned")
-	// ErrInvalidOption is returned by OpenSQLite for an empty path or a negative MaxBatch.
+	// ErrInvalidOption is returned by OpenSQLite for an empty path or a negative MaxBatch,
+	// by OpenPostgres without a key ring or with a bad URL, by Backup and Restore for a store
+	// in memory, and by Restore into PostgreSQL, without a key ring, of a backup whose
+	// secrets are under its key file's key (give the ring, see Restore).
 	ErrInvalidOption = errors.New("store: invalid option")
 	// ErrNilFunc is returned by Update and View called with a nil function.
 	ErrNilFunc = errors.New("store: nil function")
@@ -37,10 +40,12 @@ var (
 // once it can write again (see the package doc).
 var ErrUnwritable = errors.New("store: cannot write now")
 
-// ErrNotStore is returned by Backup and Restore for a file that is not a store's database
-// (no store identity in it).
+// ErrNotStore is returned by Backup and Restore for a file, or by Backup for a PostgreSQL
+// database, that is not a store's database (no store identity in it).
 var ErrNotStore = errors.New("store: not a store database")
 
 // ErrLocked is returned by OpenSQLite and Restore when another process (or another open
-// store in this one) already has the database file open.
+// store in this one) already has the database file open; on PostgreSQL, by Restore while
+// any store has the database open and by OpenPostgres while a restore runs. Stop the
+// servers first, or wait for the restore to end.
 var ErrLocked = errors.New("store: database is in use by another store")

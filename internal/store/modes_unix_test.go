@@ -46,7 +46,7 @@ var _ = Describe("file modes", func() {
 		Expect(s.Close()).To(Succeed())
 
 		restored := filepath.Join(dir, "c", "bbs.db")
-		_, err = store.Restore(context.Background(), restored, backup)
+		_, err = store.Restore(context.Background(), restored, backup, nil)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(fileMode(filepath.Join(dir, "c"))).To(Equal(os.FileMode(0o700)))
 		Expect(fileMode(restored)).To(Equal(os.FileMode(0o600)))

@@ -210,6 +210,9 @@ func (s *pgStore) closeConns() error {
 	}
 	if s.session != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		// Released before Close returns, so that a restore run right after it is not
+		// refused (the server releases a session's locks only once it has seen it end).
+		_, _ = s.session.Exec(ctx, `SELECT pg_advisory_unlock_shared($1, $2)`, pgLockSpace, pgLockRunning)
 		errs = append(errs, s.session.Close(ctx))
 		cancel()
 	}
