@@ -65,7 +65,7 @@ func (a *app) eventsCommand() *cobra.Command {
 	f.StringSliceVar(&req.Types, "types", nil, "only these event types (comma-separated)")
 	f.StringVar(&req.Domain, "domain", "", "only this domain")
 	f.StringArrayVar(&req.ProcessGuids, "process-guid", nil, "only this LRP (repeatable)")
-	f.StringVar(&req.Since, "since", "", "continue strictly after this cursor")
+	f.StringVar(&req.Since, "since", "", "continue strictly after this cursor (\"oldest\": from the oldest event the server keeps)")
 	f.BoolVar(&snapshot, "snapshot", false, "first the current state as *_created events, then snapshot_end")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log reconnects on stderr")
 	return cmd
@@ -189,7 +189,7 @@ func (a *app) openStream(ctx context.Context, hc *http.Client, req events.Reques
 				return nil
 			}
 			a.authorize(hreq)
-			if r.resumeFrom != "" {
+			if r.resumeFrom != "" && r.resumeFrom != events.SinceOldest { // "oldest" is no cursor
 				hreq.Header.Set("Last-Event-ID", r.resumeFrom)
 			}
 			return hreq
@@ -199,6 +199,8 @@ func (a *app) openStream(ctx context.Context, hc *http.Client, req events.Reques
 			switch {
 			case r.snapshotting:
 				return errors.New("the connection ended during the snapshot: start again")
+			case lastEventID == "" && r.resumeFrom == events.SinceOldest:
+				return nil // from the oldest again
 			case lastEventID == "":
 				return errors.New("the connection ended before the stream gave a cursor: start again")
 			}

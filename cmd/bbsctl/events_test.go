@@ -90,6 +90,14 @@ var _ = Describe("bbsctl events", func() {
 			Expect(string(r.Data)).To(ContainSubstring(`"process_guid":"api"`))
 		}
 		interrupt(since)
+
+		oldest := startCtl(nil, "", "--url", srv.url, "events", "--since", "oldest", "-o", "json")
+		Eventually(oldest.Out).WithTimeout(10 * time.Second).Should(gbytes.Say(`"type":"desired_lrp_removed","key":"api"`))
+		recs = parseRecorded(oldest.Out.Contents())
+		Expect(recs[0].ID).To(Equal(srv.storeID+"-0000000000000001"), "from the oldest event the server keeps")
+		Expect(recs[0].Type).To(Equal("desired_lrp_created"))
+		interrupt(oldest)
+		Expect(oldest.Err.Contents()).To(BeEmpty())
 	})
 
 	It("says in one line why the server ended the stream, and exits 1", func() {
