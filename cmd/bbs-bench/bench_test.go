@@ -206,6 +206,7 @@ var _ = Describe("scenarios at a tiny size", func() {
 		},
 		Entry("one global route emitter on /v1/events"),
 		Entry("a local route emitter per cell on its instance stream", "-local-emitters"),
+		Entry("with idle streams held open", "-local-emitters", "-idle-streams", "20"),
 	)
 
 	It("all -small runs every scenario", func() {
@@ -459,11 +460,14 @@ func expectDiego(m map[string]any, cells int, local bool) {
 		Expect(m).To(HaveKeyWithValue(k, BeNumerically("==", 0)), k)
 	}
 	for _, k := range []string{"seed_lrps_per_s", "server_rest_rss_mb", "server_peak_rss_mb", "db_mb",
-		"actual_lrps_list_ms", "snapshot_ms", "convergence_pass_ms"} {
+		"actual_lrps_list_ms", "scheduling_infos_list_ms", "snapshot_ms", "convergence_pass_ms"} {
 		Expect(m[k]).To(BeNumerically(">", 0), k)
 	}
 	Expect(m).To(HaveKeyWithValue("actual_lrps_listed", BeNumerically("==", 300)))
 	Expect(m["snapshot_events"]).To(BeNumerically(">", 0)) // the cell's instances and their desired LRPs
+	Expect(m).To(HaveKey("actual_lrps_list_rss_growth_mb"))
+	Expect(m).To(HaveKey("scheduling_infos_list_rss_growth_mb"))
+	Expect(m).To(HaveKey("idle_streams"))
 	Expect(m["convergence_runs"]).To(BeNumerically(">=", 1))
 	if local {
 		Expect(emitters).To(HaveLen(cells))

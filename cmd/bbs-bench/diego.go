@@ -177,7 +177,11 @@ type diegoResult struct {
 	// (its file, and its WAL), then again at the end.
 	RestCPU        float64 `json:"server_rest_cpu_pct"`
 	RestRSS        float64 `json:"server_rest_rss_mb"`
+	IdleStreams    int     `json:"idle_streams"`
 	ListMs         float64 `json:"actual_lrps_list_ms"`
+	ListRSSGrowth  float64 `json:"actual_lrps_list_rss_growth_mb"`
+	SchedMs        float64 `json:"scheduling_infos_list_ms"`
+	SchedRSSGrowth float64 `json:"scheduling_infos_list_rss_growth_mb"`
 	Listed         int     `json:"actual_lrps_listed"`
 	SnapshotMs     float64 `json:"snapshot_ms"`
 	SnapshotEvents int     `json:"snapshot_events"`
@@ -226,6 +230,7 @@ type diegoConfig struct {
 	cycle         time.Duration
 	trials        int
 	localEmitters bool
+	idleStreams   int
 	seedWorkers   int
 	repWorkers    int
 	convergence   time.Duration
@@ -246,6 +251,7 @@ func runDiego(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&cfg.cycle, "cycle", 30*time.Second, "bulk cycle of the reps, the route emitter and the nsync bulker")
 	fs.IntVar(&cfg.trials, "trials", 3, "cycles")
 	fs.BoolVar(&cfg.localEmitters, "local-emitters", false, "one route emitter per cell on its cell's instance stream, instead of one global emitter on /v1/events")
+	fs.IntVar(&cfg.idleStreams, "idle-streams", 0, "streams (cells' instance streams) opened after seeding and held open to the end, idle, so that the figures at rest and after are those of a server with that many subscribers")
 	fs.IntVar(&cfg.seedWorkers, "seed-workers", 32, "concurrent seeding workers (desire, then start)")
 	fs.IntVar(&cfg.repWorkers, "rep-workers", 4, "concurrent writes of one rep")
 	fs.DurationVar(&cfg.convergence, "convergence-interval", 0, "the server's convergence interval (0: the server's default, 30s)")
@@ -402,6 +408,12 @@ func (r *diegoRun) run(ctx context.Context, args []string) error {
 	for i, pct := range seedCPU.each {
 		res.ReplicaUsage[i].SeedCPU = pct
 	}
+	idle, err := r.openIdleStreams(ctx, r.cfg.idleStreams)
+	if err != nil {
+		return err
+	}
+	defer idle.close()
+	res.IdleStreams = r.cfg.idleStreams
 	if err := r.atRest(ctx); err != nil {
 		return err
 	}

@@ -172,14 +172,32 @@ func (r *diegoRun) atRest(ctx context.Context) error {
 	res.RestRSS = round(res.RestRSS, 1)
 
 	start := time.Now()
-	all, err := r.clients[0].ActualLRPs(ctx, models.ActualLRPFilter{})
+	var all []*models.ActualLRP
+	var err error
+	res.ListRSSGrowth, err = r.rssGrowth(func() (err error) {
+		all, err = r.clients[0].ActualLRPs(ctx, models.ActualLRPFilter{})
+		res.ListMs = msSince(start)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("bbs-bench: listing every actual LRP: %w", err)
 	}
-	res.ListMs = msSince(start)
 	res.Listed = len(all)
 	if len(all) != r.cfg.lrps {
 		r.fail(&r.fetchMismatches, "ActualLRPs", fmt.Errorf("listed %d actual LRPs, seeded %d", len(all), r.cfg.lrps))
+	}
+	all = nil // not kept through the next measure
+	start = time.Now()
+	res.SchedRSSGrowth, err = r.rssGrowth(func() error {
+		infos, err := r.clients[0].DesiredLRPSchedulingInfos(ctx, models.DesiredLRPFilter{})
+		res.SchedMs = msSince(start)
+		if err == nil && len(infos) < r.cfg.lrps {
+			r.fail(&r.fetchMismatches, "DesiredLRPSchedulingInfos", fmt.Errorf("listed %d scheduling infos, seeded %d", len(infos), r.cfg.lrps))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("bbs-bench: listing every scheduling info: %w", err)
 	}
 
 	c := r.cells[0]
@@ -192,7 +210,8 @@ func (r *diegoRun) atRest(ctx context.Context) error {
 	res.SnapshotMs = msSince(start)
 	res.SnapshotEvents = n
 	r.e.log.Info("at rest", "server_cpu_pct", res.RestCPU, "server_rss_mb", res.RestRSS, "db_mb", res.DBMB, "db_wal_mb", res.DBWALMB,
-		"list_ms", res.ListMs, "snapshot_ms", res.SnapshotMs, "snapshot_events", n)
+		"list_ms", res.ListMs, "list_rss_growth_mb", res.ListRSSGrowth, "sched_ms", res.SchedMs, "sched_rss_growth_mb", res.SchedRSSGrowth,
+		"snapshot_ms", res.SnapshotMs, "snapshot_events", n, "idle_streams", res.IdleStreams)
 	return nil
 }
 
