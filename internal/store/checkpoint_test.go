@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -56,11 +57,12 @@ var _ = Describe("WAL checkpoints", func() {
 				}
 				_, err := s.ReadLog(context.Background(), 0, 100)
 				Expect(err).NotTo(HaveOccurred())
+				time.Sleep(time.Millisecond)
 			}
 		}()
 		var largest int64
 		annotation := strings.Repeat("a", 32<<10)
-		for i := range 600 { // about 75 MB written to the WAL, one commit after the other
+		for i := range 1200 { // about 150 MB written to the WAL, one commit after the other
 			update(s, func(tx store.Tx) error {
 				d := desiredLRP(fmt.Sprintf("pg-%d", i), "d1")
 				d.Annotation = annotation
@@ -74,9 +76,10 @@ var _ = Describe("WAL checkpoints", func() {
 		close(stop)
 		<-readers
 		AddReportEntry("largest WAL", largest)
-		// Without the restarts the WAL holds all of it (75 MB here); with them it is started
-		// over again and again (about 20 MB at most here: the checkpointer runs every 50 ms).
-		Expect(largest).To(BeNumerically("<", 36<<20), "the WAL is started over instead of growing with every commit")
+		// Without the restarts the WAL holds all of it (150 MB here); with them it is started
+		// over again and again (20 to 45 MB at most seen here: the checkpointer runs every
+		// 50 ms, and a restart waits for a moment when no reader uses the WAL).
+		Expect(largest).To(BeNumerically("<", 64<<20), "the WAL is started over instead of growing with every commit")
 	})
 
 	It("keeps every commit across a close and reopen, whatever was checkpointed", func() {

@@ -121,8 +121,18 @@ func (r *reader) ActualLRPsJSONAfter(filter models.ActualLRPFilter, after *Actua
 		func(rows *sql.Rows) (ActualLRPJSON, error) {
 			var a ActualLRPJSON
 			var wire int
-			if err := rows.Scan(&a.Position.ProcessGuid, &a.Position.Index, &a.Position.Presence, &wire, &a.JSON); err != nil {
+			var data any = &a.JSON // a copy of the column's bytes
+			var raw sql.RawBytes
+			if r.cursors == nil {
+				// SQLite: modernc's rows give each blob in a new slice of its own, which
+				// RawBytes keeps without the copy (the same as ReadLog keeps payloads).
+				data = &raw
+			}
+			if err := rows.Scan(&a.Position.ProcessGuid, &a.Position.Index, &a.Position.Presence, &wire, data); err != nil {
 				return a, r.sqlErr("actual lrps", err)
+			}
+			if raw != nil {
+				a.JSON = raw
 			}
 			if wire != 1 { // written by an older program: encode it as this one does
 				var lrp models.ActualLRP

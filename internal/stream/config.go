@@ -14,7 +14,7 @@ const (
 	DefaultQueueEvents  = 1024
 	DefaultQueueBytes   = 8 << 20
 	DefaultWriteTimeout = 10 * time.Second
-	DefaultWindow       = 65536
+	DefaultWindow       = 16384
 )
 
 const (
@@ -50,8 +50,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Window is how many of the newest records the hub keeps in memory (encoded frames):
 	// a subscriber resuming from a cursor inside the window joins the live tail at once,
-	// an older one reads the log first. 0 means 65536, which at ~1 KiB per frame is about
-	// 64 MiB at most.
+	// an older one reads the log first. 0 means 16384, which at ~1 KiB per frame is about
+	// 16 MiB at most. The window is most of the hub's memory, and all of it is live heap,
+	// which the garbage collector lets the heap grow by again before it collects: a
+	// larger window costs about twice its size in RSS.
 	Window int
 	// Logger receives the hub's own diagnostics; nil means discard.
 	Logger *slog.Logger
