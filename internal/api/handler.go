@@ -328,24 +328,11 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
 // and answers its result (nil: {}) or its error.
 func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, req *Req) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		req := new(Req)
-		if err := h.decode(w, r, req, allowEmpty); err != nil {
-			h.writeError(w, r, err)
+		req, release, ok := admit[Req](h, w, r, allowEmpty)
+		if !ok {
 			return
 		}
-		if err := h.authorize(r.Context(), r.URL.Path, req); err != nil {
-			h.refuse(w, r, err)
-			return
-		}
-		if isList(r.URL.Path) {
-			release, err := h.limits.startList()
-			if err != nil {
-				w.Header().Set("Retry-After", retryAfter)
-				h.refuse(w, r, err)
-				return
-			}
-			defer release()
-		}
+		defer release()
 		resp, err := fn(r.Context(), req)
 		if err != nil {
 			h.writeError(w, r, err)
@@ -356,6 +343,31 @@ func unary[Req any](h *handler, allowEmpty bool, fn func(ctx context.Context, re
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
+}
+
+// admit decodes the body of a POST into a new Req, checks that the caller may make the
+// call, and takes a list slot for a list route; release gives the slot back. When it
+// cannot (ok false), it has answered the error.
+func admit[Req any](h *handler, w http.ResponseWriter, r *http.Request, allowEmpty bool) (req *Req, release func(), ok bool) {
+	req = new(Req)
+	if err := h.decode(w, r, req, allowEmpty); err != nil {
+		h.writeError(w, r, err)
+		return nil, nil, false
+	}
+	if err := h.authorize(r.Context(), r.URL.Path, req); err != nil {
+		h.refuse(w, r, err)
+		return nil, nil, false
+	}
+	if !isList(r.URL.Path) {
+		return req, func() {}, true
+	}
+	release, err := h.limits.startList()
+	if err != nil {
+		w.Header().Set("Retry-After", retryAfter)
+		h.refuse(w, r, err)
+		return nil, nil, false
+	}
+	return req, release, true
 }
 
 func traceID(r *http.Request) string { return lifecycle.TraceIDFromContext(r.Context()) }

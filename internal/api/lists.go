@@ -247,19 +247,8 @@ func parseContinue(s string) (continueToken, error) {
 // caller may make the call, takes a list slot, and serves the list made by mk.
 func listRoute[Req any, T any](h *handler, path string, pageOf func(*Req) page, mk func(*Req) list[T]) {
 	h.post(path, func(w http.ResponseWriter, r *http.Request) {
-		req := new(Req)
-		if err := h.decode(w, r, req, true); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		if err := h.authorize(r.Context(), r.URL.Path, req); err != nil {
-			h.refuse(w, r, err)
-			return
-		}
-		release, err := h.limits.startList()
-		if err != nil {
-			w.Header().Set("Retry-After", retryAfter)
-			h.refuse(w, r, err)
+		req, release, ok := admit[Req](h, w, r, true)
+		if !ok {
 			return
 		}
 		defer release()

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strconv"
 )
 
 // pgMigrations are the schema changes of a PostgreSQL store, in order: the schema version
@@ -114,41 +112,8 @@ func pgMigrate(ctx context.Context, conn *sql.Conn) (id string, err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS meta (key TEXT COLLATE "C" PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
-		return "", fmt.Errorf("store: migrating: %w", err)
-	}
-	version := 0
-	if v, ok, err := pgGetMeta(ctx, tx, metaSchemaVersion); err != nil {
+	if id, err = pgMetaTable.migrate(ctx, tx, pgMigrations); err != nil {
 		return "", err
-	} else if ok {
-		if version, err = strconv.Atoi(v); err != nil || version < 0 {
-			return "", fmt.Errorf("store: bad schema version %q in the database", v)
-		}
-	}
-	if version > pgSchemaVersion {
-		return "", fmt.Errorf("%w: version %d, this program knows up to %d",
-			ErrUnsupportedSchema, version, pgSchemaVersion)
-	}
-	for v := version; v < pgSchemaVersion; v++ {
-		if _, err := tx.ExecContext(ctx, pgMigrations[v]); err != nil {
-			return "", fmt.Errorf("store: applying migration %d: %w", v+1, err)
-		}
-	}
-	if version != pgSchemaVersion {
-		if err := pgSetMeta(ctx, tx, metaSchemaVersion, strconv.Itoa(pgSchemaVersion)); err != nil {
-			return "", err
-		}
-	}
-	id, ok, err := pgGetMeta(ctx, tx, metaStoreID)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		id = randomID(storeIDLength)
-		if err := pgSetMeta(ctx, tx, metaStoreID, id); err != nil {
-			return "", err
-		}
 	}
 	if err := tx.Commit(); err != nil {
 		return "", fmt.Errorf("store: migrating: %w", err)
@@ -156,30 +121,12 @@ func pgMigrate(ctx context.Context, conn *sql.Conn) (id string, err error) {
 	return id, nil
 }
 
-// queryer is a *sql.Tx, *sql.Conn or *sql.DB.
-type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 func pgGetMeta(ctx context.Context, q queryer, key string) (string, bool, error) {
-	var v string
-	err := q.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = $1`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("store: reading meta %s: %w", key, err)
-	}
-	return v, true, nil
+	return pgMetaTable.read(ctx, q, key)
 }
 
 func pgSetMeta(ctx context.Context, q queryer, key, value string) error {
-	if _, err := q.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("store: writing meta %s: %w", key, err)
-	}
-	return nil
+	return pgMetaTable.write(ctx, q, key, value)
 }
 
 // pgHeadSQL reads the log head; FOR UPDATE in a write transaction.

@@ -3,9 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"strconv"
 )
 
 // The meta table holds one row per key.
@@ -133,41 +131,8 @@ func migrate(ctx context.Context, conn *sql.Conn) (id string, err error) {
 			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
 		}
 	}()
-	if _, err := conn.ExecContext(ctx,
-		`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`); err != nil {
-		return "", fmt.Errorf("store: migrating: %w", err)
-	}
-	version := 0
-	if v, ok, err := getMeta(ctx, conn, metaSchemaVersion); err != nil {
+	if id, err = sqliteMetaTable.migrate(ctx, conn, migrations); err != nil {
 		return "", err
-	} else if ok {
-		if version, err = strconv.Atoi(v); err != nil || version < 0 {
-			return "", fmt.Errorf("store: bad schema version %q in the database", v)
-		}
-	}
-	if version > schemaVersion {
-		return "", fmt.Errorf("%w: version %d, this program knows up to %d",
-			ErrUnsupportedSchema, version, schemaVersion)
-	}
-	for v := version; v < schemaVersion; v++ {
-		if _, err := conn.ExecContext(ctx, migrations[v]); err != nil {
-			return "", fmt.Errorf("store: applying migration %d: %w", v+1, err)
-		}
-	}
-	if version != schemaVersion {
-		if err := setMeta(ctx, conn, metaSchemaVersion, strconv.Itoa(schemaVersion)); err != nil {
-			return "", err
-		}
-	}
-	id, ok, err := getMeta(ctx, conn, metaStoreID)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		id = randomID(storeIDLength)
-		if err := setMeta(ctx, conn, metaStoreID, id); err != nil {
-			return "", err
-		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
 		return "", fmt.Errorf("store: migrating: %w", err)
@@ -175,27 +140,13 @@ func migrate(ctx context.Context, conn *sql.Conn) (id string, err error) {
 	return id, nil
 }
 
-func getMeta(ctx context.Context, conn *sql.Conn, key string) (string, bool, error) {
-	var v string
-	err := conn.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
-		return "", false, fmt.Errorf("store: reading meta %s: %w", key, err)
-	}
-	return v, true, nil
+func getMeta(ctx context.Context, q queryer, key string) (string, bool, error) {
+	return sqliteMetaTable.read(ctx, q, key)
 }
 
-func setMeta(ctx context.Context, conn *sql.Conn, key, value string) error {
-	if _, err := conn.ExecContext(ctx, upsertMetaSQL, key, value); err != nil {
-		return fmt.Errorf("store: writing meta %s: %w", key, err)
-	}
-	return nil
+func setMeta(ctx context.Context, q queryer, key, value string) error {
+	return sqliteMetaTable.write(ctx, q, key, value)
 }
-
-const upsertMetaSQL = `INSERT INTO meta (key, value) VALUES (?, ?)
-	ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 
 // headSQL is the newest sequence of the log: the newest record's, or the one Trim saved.
 const headSQL = `SELECT ` + headExpr
