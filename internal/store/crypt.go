@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -264,12 +265,32 @@ func (s *sqliteStore) reencryptBatch(ctx context.Context, t secretTable, query, 
 			_, _ = s.wconn.ExecContext(context.Background(), "ROLLBACK")
 		}
 	}()
+	n, last, more, err = t.rewrapBatch(ctx, s.wconn, s.keys, query, update, after, prefix)
+	if err != nil {
+		return 0, "", false, err
+	}
+	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
+	}
+	return n, last, more, nil
+}
+
+// rowQueryer is a *sql.Tx or *sql.Conn.
+type rowQueryer interface {
+	queryer
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// rewrapBatch re-encrypts, in the caller's transaction on q, the secrets of the next
+// reencryptBatch candidates of query after the key after (update writes a record back),
+// and returns how many it rewrote, the last key it read, and whether more may follow.
+func (t secretTable) rewrapBatch(ctx context.Context, q rowQueryer, keys *encryption.KeyRing, query, update, after, prefix string) (n int, last string, more bool, err error) {
 	type row struct {
 		key  string
 		data []byte
 	}
 	var rows []row
-	rs, err := s.wconn.QueryContext(ctx, query, after, utf8.RuneCountInString(prefix), prefix, reencryptBatch)
+	rs, err := q.QueryContext(ctx, query, after, utf8.RuneCountInString(prefix), prefix, reencryptBatch)
 	if err != nil {
 		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
 	}
@@ -285,20 +306,17 @@ func (s *sqliteStore) reencryptBatch(ctx context.Context, t secretTable, query, 
 		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
 	}
 	for _, r := range rows {
-		out, changed, err := t.rewrap(s.keys, r.data)
+		out, changed, err := t.rewrap(keys, r.data)
 		if err != nil {
 			return 0, "", false, fmt.Errorf("store: re-encrypting the image_password of %s %q: %w", t.what, r.key, err)
 		}
 		if !changed {
 			continue
 		}
-		if _, err := s.wconn.ExecContext(ctx, update, out, r.key); err != nil {
+		if _, err := q.ExecContext(ctx, update, out, r.key); err != nil {
 			return 0, "", false, fmt.Errorf("store: re-encrypting %s %q: %w", t.what, r.key, err)
 		}
 		n++
-	}
-	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
-		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
 	}
 	if len(rows) == 0 {
 		return n, "", false, nil

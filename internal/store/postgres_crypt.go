@@ -6,10 +6,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
-	"unicode/utf8"
 
 	"github.com/openbbs/bbs/internal/encryption"
 )
@@ -98,44 +96,12 @@ func (s *pgStore) pgReencryptBatch(ctx context.Context, conn *sql.Conn, t secret
 	if _, err := tx.ExecContext(ctx, pgHeadSQL+` FOR UPDATE`); err != nil {
 		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
 	}
-	type row struct {
-		key  string
-		data []byte
-	}
-	var rows []row
-	rs, err := tx.QueryContext(ctx, query, after, utf8.RuneCountInString(prefix), prefix, reencryptBatch)
+	n, last, more, err = t.rewrapBatch(ctx, tx, s.keys, query, update, after, prefix)
 	if err != nil {
-		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
-	}
-	for rs.Next() {
-		var r row
-		if err := rs.Scan(&r.key, &r.data); err != nil {
-			rs.Close()
-			return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
-		}
-		rows = append(rows, r)
-	}
-	if err := errors.Join(rs.Err(), rs.Close()); err != nil {
-		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
-	}
-	for _, r := range rows {
-		out, changed, err := t.rewrap(s.keys, r.data)
-		if err != nil {
-			return 0, "", false, fmt.Errorf("store: re-encrypting the image_password of %s %q: %w", t.what, r.key, err)
-		}
-		if !changed {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, update, out, r.key); err != nil {
-			return 0, "", false, fmt.Errorf("store: re-encrypting %s %q: %w", t.what, r.key, err)
-		}
-		n++
+		return 0, "", false, err
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, "", false, fmt.Errorf("store: re-encrypting %ss: %w", t.what, err)
 	}
-	if len(rows) == 0 {
-		return n, "", false, nil
-	}
-	return n, rows[len(rows)-1].key, len(rows) == reencryptBatch, nil
+	return n, last, more, nil
 }
