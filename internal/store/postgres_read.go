@@ -176,16 +176,8 @@ func (s *pgStore) LogBounds(ctx context.Context) (oldest, head uint64, err error
 	if s.closed.Load() {
 		return 0, 0, ErrClosed
 	}
-	var first sql.NullInt64
-	var h int64
-	if err := s.rdb.QueryRowContext(ctx, pgBoundsSQL).Scan(&first, &h); err != nil {
-		return 0, 0, s.closedErr(fmt.Errorf("store: reading the log bounds: %w", err))
-	}
-	head = uint64(h)
-	if !first.Valid {
-		return head + 1, head, nil
-	}
-	return uint64(first.Int64), head, nil
+	oldest, head, err = readBounds(ctx, s.rdb, pgBoundsSQL)
+	return oldest, head, s.closedErr(err)
 }
 
 // closedErr turns the error of a read that raced with Close into ErrClosed.

@@ -99,3 +99,18 @@ func (m metaTable) migrate(ctx context.Context, q queryer, steps []string) (id s
 	}
 	return id, nil
 }
+
+// readBounds runs query, which reads the oldest retained sequence (NULL with an empty log)
+// and the head, and returns them as Store.LogBounds does.
+func readBounds(ctx context.Context, q queryer, query string) (oldest, head uint64, err error) {
+	var first sql.NullInt64
+	var h int64
+	if err := q.QueryRowContext(ctx, query).Scan(&first, &h); err != nil {
+		return 0, 0, fmt.Errorf("store: reading the log bounds: %w", err)
+	}
+	head = uint64(h)
+	if !first.Valid {
+		return head + 1, head, nil
+	}
+	return uint64(first.Int64), head, nil
+}

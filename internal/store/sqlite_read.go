@@ -377,14 +377,6 @@ func (s *sqliteStore) LogBounds(ctx context.Context) (oldest, head uint64, err e
 		s.memMu.RLock()
 		defer s.memMu.RUnlock()
 	}
-	var first sql.NullInt64
-	var h int64
-	if err := s.rdb.QueryRowContext(ctx, boundsSQL).Scan(&first, &h); err != nil {
-		return 0, 0, s.closedErr(fmt.Errorf("store: reading the log bounds: %w", err))
-	}
-	head = uint64(h)
-	if !first.Valid {
-		return head + 1, head, nil
-	}
-	return uint64(first.Int64), head, nil
+	oldest, head, err = readBounds(ctx, s.rdb, boundsSQL)
+	return oldest, head, s.closedErr(err)
 }
