@@ -63,8 +63,9 @@ var _ Store = (*pgStore)(nil)
 //
 // The caller must Close the store.
 func OpenPostgres(ctx context.Context, url string, opts Options) (Store, error) {
-	if opts.MaxBatch < 0 {
-		return nil, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, opts.MaxBatch)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	if opts.Keys == nil {
 		return nil, fmt.Errorf("%w: a PostgreSQL store needs a key ring (Options.Keys) for the secrets at rest", ErrInvalidOption)
@@ -80,18 +81,6 @@ func OpenPostgres(ctx context.Context, url string, opts Options) (Store, error) 
 		probeEvery: opts.ProbeInterval,
 		keys:       opts.Keys,
 		cfg:        cfg,
-	}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
-	if s.maxBatch == 0 {
-		s.maxBatch = defaultMaxBatch
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.probeEvery <= 0 {
-		s.probeEvery = defaultProbeInterval
 	}
 	s.queue = newQueue(s.maxBatch)
 	s.leases.init()

@@ -97,8 +97,9 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("%w: empty sqlite path", ErrInvalidOption)
 	}
-	if opts.MaxBatch < 0 {
-		return nil, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, opts.MaxBatch)
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
 	}
 	s := &sqliteStore{
 		memory:     path == MemoryPath,
@@ -109,18 +110,6 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (Store, error) {
 		probeEvery: opts.ProbeInterval,
 		readConns:  opts.ReadConns,
 		stmts:      make(map[string]*sql.Stmt),
-	}
-	if s.clock == nil {
-		s.clock = time.Now
-	}
-	if s.maxBatch == 0 {
-		s.maxBatch = defaultMaxBatch
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.probeEvery <= 0 {
-		s.probeEvery = defaultProbeInterval
 	}
 	s.queue = newQueue(s.maxBatch)
 	s.leases.init()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"log/slog"
 	"time"
@@ -264,4 +265,24 @@ type Options struct {
 	// for a key file others can read, a line when the store stops being able to write and
 	// one when it can again); nil means discard.
 	Logger *slog.Logger
+}
+
+// withDefaults checks o and fills in the defaults of its zero fields (see Options).
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxBatch < 0 {
+		return o, fmt.Errorf("%w: MaxBatch %d is negative", ErrInvalidOption, o.MaxBatch)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.MaxBatch == 0 {
+		o.MaxBatch = defaultMaxBatch
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = defaultProbeInterval
+	}
+	return o, nil
 }
