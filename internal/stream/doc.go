@@ -17,7 +17,10 @@
 // desired LRP's), or the first record a quarter of a window after it last woke them all:
 // with a thousand cells' subscribers, a record wakes one of them, not a thousand, and each
 // still moves along the list often enough to stay within the window (and its heartbeat
-// walks to the tail first, so it carries the head).
+// walks to the tail first, so it carries the head). The hub also keeps, per cell, the
+// sequence of its newest record: a cell's subscriber woken with no record of its cell,
+// none for every cell and no hole in the list since its position takes the newest node as
+// its position at once, rather than looking at the other cells' records one by one.
 //
 // A subscriber's position is the sequence up to which it has been sent (or, for events
 // its filter drops, has skipped) every record. It starts at the head when the response

@@ -74,6 +74,18 @@ type Hub struct {
 	// first record past wakeAllAt. Lock order: pubMu, then mu, then cellMu.
 	cellMu   sync.Mutex
 	cellWait map[string]chan struct{}
+	// cellLast is, per cell, the sequence of the newest linked record of that cell (its
+	// CellID or PrevCellID); allLast that of the newest record for every cell (AllCells);
+	// holeAt the sequence of the newest linked record that does not follow the one before
+	// it (above the head of Start: its predecessors are only in the log); cellTail the
+	// newest node these account for. A cell's subscriber woken with none of them past its
+	// position skips to cellTail at once (quietSince) instead of walking the nodes of
+	// other cells one by one. cellPrev is the sequence of the last node accounted.
+	cellLast map[string]uint64
+	allLast  uint64
+	holeAt   uint64
+	cellTail *node
+	cellPrev uint64
 	// wakeAllAt is the sequence at which link wakes every cell's subscribers (a quarter
 	// of a window after the last time), so that one that sleeps through other cells'
 	// records moves its position along and stays within the window. Guarded by pubMu.
@@ -207,8 +219,8 @@ func (h *Hub) cellReady(cell string) <-chan struct{} {
 	return ch
 }
 
-// wakeCells wakes the subscribers of the cells of nodes just linked (see cellWait). The
-// caller holds pubMu.
+// wakeCells accounts for the nodes just linked (cellLast, allLast, holeAt, cellTail) and
+// wakes the subscribers of their cells (see cellWait). The caller holds pubMu.
 func (h *Hub) wakeCells(nodes []node) {
 	head := nodes[len(nodes)-1].seq
 	all := head >= h.wakeAllAt
@@ -217,11 +229,29 @@ func (h *Hub) wakeCells(nodes []node) {
 	}
 	h.cellMu.Lock()
 	defer h.cellMu.Unlock()
+	if h.cellLast == nil {
+		h.cellLast = make(map[string]uint64)
+	}
+	for i := range nodes {
+		n := &nodes[i]
+		if n.seq != h.cellPrev+1 {
+			h.holeAt = n.seq
+		}
+		h.cellPrev = n.seq
+		if n.meta.AllCells {
+			h.allLast = n.seq
+			all = true
+			continue
+		}
+		for _, c := range [2]string{n.meta.CellID, n.meta.PrevCellID} {
+			if c != "" {
+				h.cellLast[c] = n.seq
+			}
+		}
+	}
+	h.cellTail = &nodes[len(nodes)-1]
 	if len(h.cellWait) == 0 {
 		return
-	}
-	for i := 0; i < len(nodes) && !all; i++ {
-		all = nodes[i].meta.AllCells
 	}
 	if all {
 		for _, ch := range h.cellWait {
@@ -239,6 +269,19 @@ func (h *Hub) wakeCells(nodes []node) {
 			}
 		}
 	}
+}
+
+// quietSince returns the newest node accounted for when no record linked after pos may
+// concern cell (none of its cell, none for every cell, no hole in the list), so that the
+// cell's subscriber at pos can take it as its position; else nil.
+func (h *Hub) quietSince(cell string, pos uint64) *node {
+	h.cellMu.Lock()
+	defer h.cellMu.Unlock()
+	t := h.cellTail
+	if t == nil || t.seq <= pos || h.cellLast[cell] > pos || h.allLast > pos || h.holeAt > pos {
+		return nil
+	}
+	return t
 }
 
 // encodeRecord appends the SSE frame of a log record (id: cursor, event: type, data:
@@ -284,6 +327,9 @@ func (h *Hub) Start(ctx context.Context, st store.Store) error {
 		return ErrAlreadyStarted
 	}
 	h.st, h.storeID, h.startHead, h.started = st, st.ID(), head, true
+	h.cellMu.Lock()
+	h.cellPrev = head
+	h.cellMu.Unlock()
 	if head > h.head.Load() {
 		h.head.Store(head)
 	}

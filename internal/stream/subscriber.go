@@ -301,6 +301,9 @@ func (s *subscriber) live() endReason {
 			select {
 			case <-ready:
 				mark = s.h.tail.Load()
+				if cell != "" {
+					s.skipQuiet(cell)
+				}
 			case <-s.ctx.Done():
 				return reasonClientGone
 			case <-s.h.done:
@@ -309,7 +312,8 @@ func (s *subscriber) live() endReason {
 				return endReasonOf(r)
 			case <-s.timer.C:
 				if cell != "" && s.h.tail.Load() != s.n {
-					// Walk past what it slept through, so the heartbeat's position is the head.
+					// Move past what it slept through, so the heartbeat's position is the head.
+					s.skipQuiet(cell)
 					mark = s.h.tail.Load()
 					if r := s.deliver(mark); r != reasonNone {
 						return r
@@ -334,6 +338,17 @@ func (s *subscriber) live() endReason {
 		if r := s.deliver(mark); r != reasonNone {
 			return r
 		}
+	}
+}
+
+// skipQuiet moves a cell's subscriber past the records linked since its position at once
+// when none of them may concern its cell (Hub.quietSince): it need not look at them one
+// by one. Woken with every other cell's subscribers (a desired LRP's record, or a quarter
+// of a window since they were last), a thousand of them would otherwise each walk the
+// same thousands of records, all at once.
+func (s *subscriber) skipQuiet(cell string) {
+	if t := s.h.quietSince(cell, s.pos); t != nil {
+		s.n, s.pos = t, t.seq
 	}
 }
 
