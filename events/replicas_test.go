@@ -31,11 +31,7 @@ func freeAddr() string {
 // replicaClient is a client of the replicas at urls (the first given to NewClient).
 func replicaClient(urls ...string) client.Client {
 	GinkgoHelper()
-	c, err := client.NewClient(urls[0], client.WithURLs(urls[1:]...),
-		client.WithTimeout(5*time.Second),
-		client.WithStreamConfig(events.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}))
-	Expect(err).NotTo(HaveOccurred())
-	return c
+	return sdkClient(urls[0], client.WithURLs(urls[1:]...))
 }
 
 var _ = Describe("an open EventSource of a client with replicas (WithURLs)", func() {

@@ -82,11 +82,13 @@ func consume(src events.EventSource, n int) (chan []string, chan error) {
 	return got, failed
 }
 
-func sdkClient(url string) client.Client {
+// sdkClient is a client of url with short timeouts and reconnect backoffs, and opts.
+func sdkClient(url string, opts ...client.Option) client.Client {
 	GinkgoHelper()
-	c, err := client.NewClient(url,
-		client.WithTimeout(5*time.Second),
-		client.WithStreamConfig(events.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}))
+	c, err := client.NewClient(url, append([]client.Option{
+		client.WithTimeout(5 * time.Second),
+		client.WithStreamConfig(events.Config{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}),
+	}, opts...)...)
 	Expect(err).NotTo(HaveOccurred())
 	return c
 }
